@@ -1,0 +1,211 @@
+// Package config reads AutoPulse's configuration from the environment.
+//
+// Every secret can also be given as a file: NAME_FILE=/run/secrets/x reads
+// the value from that file (trailing newline trimmed), which is how container
+// orchestrators hand secrets over. Setting both NAME and NAME_FILE is an error.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environments.
+const (
+	Development = "development"
+	Production  = "production"
+)
+
+// DevJWTSecret signs tokens in development when no secret is configured.
+// Production refuses to start with it.
+const DevJWTSecret = "autopulse-development-secret-do-not-use-in-production"
+
+// Config is the whole runtime configuration.
+type Config struct {
+	Env string // AUTOPULSE_ENV: development (default) or production
+
+	Listen        string // AUTOPULSE_LISTEN, default 127.0.0.1:8080
+	MetricsListen string // AUTOPULSE_METRICS_LISTEN, default 127.0.0.1:9090; "off" disables
+	DataDir       string // AUTOPULSE_DATA_DIR, default ./.autopulse
+
+	// DatabaseURL is the application role's connection (DATABASE_URL); empty
+	// means the embedded cluster under DataDir. Host, user and password may
+	// be left out and given by the libpq variables PGHOST, PGUSER, PGPASSWORD.
+	DatabaseURL string
+	// OwnerDatabaseURL is the migration owner's connection
+	// (DATABASE_OWNER_URL); migrate falls back to DatabaseURL.
+	OwnerDatabaseURL string
+	// AppDBPassword (AUTOPULSE_APP_DB_PASSWORD) is set on the application
+	// role by `migrate up`, so one secret provisions both sides.
+	AppDBPassword string
+
+	JWTSecret       []byte        // AUTOPULSE_JWT_SECRET
+	JWTIssuer       string        // AUTOPULSE_JWT_ISSUER, default "autopulse"
+	JWTAudience     string        // AUTOPULSE_JWT_AUDIENCE, default "autopulse-api"
+	AccessTokenTTL  time.Duration // AUTOPULSE_ACCESS_TOKEN_TTL, default 15m
+	RefreshTokenTTL time.Duration // AUTOPULSE_REFRESH_TOKEN_TTL, default 720h
+
+	ShutdownTimeout time.Duration // AUTOPULSE_SHUTDOWN_TIMEOUT, default 25s
+	RequestTimeout  time.Duration // AUTOPULSE_REQUEST_TIMEOUT, default 30s
+	MaxBodyBytes    int64         // AUTOPULSE_MAX_BODY_BYTES, default 1 MiB
+
+	// TrustProxy (AUTOPULSE_TRUST_PROXY) takes the client address from
+	// X-Forwarded-For, as behind CloudFront and an ALB.
+	TrustProxy bool
+	// Workers (AUTOPULSE_WORKERS, default true) runs the job workers inside
+	// `serve`; turn off when `autopulse worker` runs separately.
+	Workers bool
+	// SeedDemo (AUTOPULSE_SEED_DEMO) seeds demo data on first start; the
+	// default is on for the embedded database and off otherwise.
+	SeedDemo bool
+
+	AdminEmail    string // AUTOPULSE_ADMIN_EMAIL: platform admin created by seed
+	AdminPassword string // AUTOPULSE_ADMIN_PASSWORD
+
+	LogLevel  string // AUTOPULSE_LOG_LEVEL: debug, info (default), warn, error
+	LogFormat string // AUTOPULSE_LOG_FORMAT: json (default) or text
+}
+
+// Embedded reports whether the embedded cluster is used.
+func (c *Config) Embedded() bool { return c.DatabaseURL == "" }
+
+// Load reads and validates the configuration.
+func Load() (*Config, error) { return load(os.Getenv) }
+
+func load(getenv func(string) string) (*Config, error) {
+	r := reader{getenv: getenv}
+	c := &Config{
+		Env:              r.str("AUTOPULSE_ENV", Development),
+		Listen:           r.str("AUTOPULSE_LISTEN", "127.0.0.1:8080"),
+		MetricsListen:    r.str("AUTOPULSE_METRICS_LISTEN", "127.0.0.1:9090"),
+		DataDir:          r.str("AUTOPULSE_DATA_DIR", ".autopulse"),
+		DatabaseURL:      r.secret("DATABASE_URL"),
+		OwnerDatabaseURL: r.secret("DATABASE_OWNER_URL"),
+		AppDBPassword:    r.secret("AUTOPULSE_APP_DB_PASSWORD"),
+		JWTSecret:        []byte(r.secret("AUTOPULSE_JWT_SECRET")),
+		JWTIssuer:        r.str("AUTOPULSE_JWT_ISSUER", "autopulse"),
+		JWTAudience:      r.str("AUTOPULSE_JWT_AUDIENCE", "autopulse-api"),
+		AccessTokenTTL:   r.duration("AUTOPULSE_ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTokenTTL:  r.duration("AUTOPULSE_REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		ShutdownTimeout:  r.duration("AUTOPULSE_SHUTDOWN_TIMEOUT", 25*time.Second),
+		RequestTimeout:   r.duration("AUTOPULSE_REQUEST_TIMEOUT", 30*time.Second),
+		MaxBodyBytes:     r.int64("AUTOPULSE_MAX_BODY_BYTES", 1<<20),
+		TrustProxy:       r.boolean("AUTOPULSE_TRUST_PROXY", false),
+		Workers:          r.boolean("AUTOPULSE_WORKERS", true),
+		AdminEmail:       r.str("AUTOPULSE_ADMIN_EMAIL", ""),
+		AdminPassword:    r.secret("AUTOPULSE_ADMIN_PASSWORD"),
+		LogLevel:         r.str("AUTOPULSE_LOG_LEVEL", "info"),
+		LogFormat:        r.str("AUTOPULSE_LOG_FORMAT", "json"),
+	}
+	c.SeedDemo = r.boolean("AUTOPULSE_SEED_DEMO", c.Embedded() && c.Env == Development)
+	if len(r.errs) > 0 {
+		return nil, errors.Join(r.errs...)
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	switch c.Env {
+	case Development:
+		if len(c.JWTSecret) == 0 {
+			c.JWTSecret = []byte(DevJWTSecret)
+		}
+	case Production:
+		switch {
+		case len(c.JWTSecret) == 0:
+			errs = append(errs, errors.New("AUTOPULSE_JWT_SECRET (or AUTOPULSE_JWT_SECRET_FILE) is required in production"))
+		case string(c.JWTSecret) == DevJWTSecret:
+			errs = append(errs, errors.New("AUTOPULSE_JWT_SECRET is the development default; set a random secret in production"))
+		case len(c.JWTSecret) < 32:
+			errs = append(errs, errors.New("AUTOPULSE_JWT_SECRET must be at least 32 bytes in production"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("AUTOPULSE_ENV=%q: want %q or %q", c.Env, Development, Production))
+	}
+	if c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > time.Hour {
+		errs = append(errs, fmt.Errorf("AUTOPULSE_ACCESS_TOKEN_TTL=%s: want between 1m and 1h", c.AccessTokenTTL))
+	}
+	if c.RefreshTokenTTL < time.Hour {
+		errs = append(errs, fmt.Errorf("AUTOPULSE_REFRESH_TOKEN_TTL=%s: want at least 1h", c.RefreshTokenTTL))
+	}
+	if c.MaxBodyBytes < 1024 {
+		errs = append(errs, fmt.Errorf("AUTOPULSE_MAX_BODY_BYTES=%d: want at least 1024", c.MaxBodyBytes))
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		errs = append(errs, fmt.Errorf("AUTOPULSE_LOG_FORMAT=%q: want json or text", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+type reader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (r *reader) str(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// secret reads NAME or the file named by NAME_FILE.
+func (r *reader) secret(name string) string {
+	v, file := r.getenv(name), r.getenv(name+"_FILE")
+	switch {
+	case v != "" && file != "":
+		r.errs = append(r.errs, fmt.Errorf("both %s and %s_FILE are set; set one", name, name))
+		return ""
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			r.errs = append(r.errs, fmt.Errorf("%s_FILE: %w", name, err))
+			return ""
+		}
+		return strings.TrimRight(string(b), "\r\n")
+	}
+	return v
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v := r.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: %w", name, v, err))
+	}
+	return d
+}
+
+func (r *reader) int64(name string, def int64) int64 {
+	v := r.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: not an integer", name, v))
+	}
+	return n
+}
+
+func (r *reader) boolean(name string, def bool) bool {
+	v := r.getenv(name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: want true or false", name, v))
+	}
+	return b
+}

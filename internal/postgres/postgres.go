@@ -1,0 +1,143 @@
+// Package postgres owns the database: the connection pool, tenant-scoped
+// transactions, error translation, migrations and the embedded cluster.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/autopulse/autopulse/internal/fault"
+	"github.com/autopulse/autopulse/internal/postgres/db"
+)
+
+// Open connects a pool and checks the connection.
+func Open(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return pool, nil
+}
+
+// ErrPrivilegedRole means the server's role would bypass row-level security.
+var ErrPrivilegedRole = errors.New("refusing to serve as a database role that bypasses row-level security")
+
+// CheckAppRole refuses a role that is a superuser or has BYPASSRLS: with
+// such a role the database's tenant wall would silently be down.
+func CheckAppRole(ctx context.Context, pool *pgxpool.Pool) error {
+	r, err := db.New(pool).SessionRole(ctx)
+	if err != nil {
+		return fmt.Errorf("read session role: %w", err)
+	}
+	if r.Rolsuper || r.Rolbypassrls {
+		return fmt.Errorf("%w: role %q is superuser=%t bypassrls=%t; connect as the application role (%s), "+
+			"which `autopulse migrate up` creates with NOSUPERUSER NOBYPASSRLS", ErrPrivilegedRole, r.Rolname, r.Rolsuper, r.Rolbypassrls, AppRole)
+	}
+	return nil
+}
+
+// DB runs queries as the application role.
+type DB struct {
+	Pool *pgxpool.Pool
+}
+
+// Tx is a transaction with its queries, scoped to one tenant (or none, for
+// the named privileged functions).
+type Tx struct {
+	pgx.Tx
+	*db.Queries
+	Org uuid.UUID
+}
+
+// InTenant runs fn in a transaction whose row-level security tenant is org.
+// fn's error rolls the transaction back; database errors are translated to
+// fault codes.
+func (d *DB) InTenant(ctx context.Context, org uuid.UUID, fn func(*Tx) error) error {
+	if org == uuid.Nil {
+		return errors.New("postgres: InTenant without a tenant")
+	}
+	return d.inTx(ctx, org, fn)
+}
+
+// InSystem runs fn in a transaction with no tenant set: every tenant table
+// reads as empty, and only the privileged functions (auth lookups, platform
+// administration, maintenance) reach across tenants.
+func (d *DB) InSystem(ctx context.Context, fn func(*Tx) error) error {
+	return d.inTx(ctx, uuid.Nil, fn)
+}
+
+func (d *DB) inTx(ctx context.Context, org uuid.UUID, fn func(*Tx) error) error {
+	err := pgx.BeginFunc(ctx, d.Pool, func(ptx pgx.Tx) error {
+		q := db.New(ptx)
+		if org != uuid.Nil {
+			if err := q.TenantSet(ctx, org.String()); err != nil {
+				return err
+			}
+		}
+		return fn(&Tx{Tx: ptx, Queries: q, Org: org})
+	})
+	return Translate(err)
+}
+
+// Translate maps database errors onto fault codes in one place: no rows is
+// NotFound, unique violations are Conflict, and so on. Errors that already
+// carry a code, and nil, pass through.
+func Translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fault.NotFoundf("not found")
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Code {
+	case "23505": // unique_violation
+		return &fault.Error{Code: fault.Conflict, Message: conflictMessage(pe)}
+	case "23503": // foreign_key_violation: the referenced row is absent in this tenant
+		return &fault.Error{Code: fault.Invalid, Message: "a referenced resource does not exist"}
+	case "23514", "23502", "22P02", "22001", "22003", "22007", "22008": // check, not null, bad input, too long, out of range, datetime
+		return &fault.Error{Code: fault.Invalid, Message: "a value is not acceptable: " + pe.Message}
+	case "42501": // insufficient_privilege, including row-level security WITH CHECK
+		return fault.NotFoundf("not found")
+	case "40001", "40P01": // serialization failure, deadlock
+		return &fault.Error{Code: fault.Conflict, Message: "concurrent update; retry the request"}
+	}
+	return err
+}
+
+// conflictMessage names the constraint's columns but never the conflicting
+// values, which could belong to someone else.
+func conflictMessage(pe *pgconn.PgError) string {
+	if pe.ConstraintName != "" {
+		return "already exists (" + pe.ConstraintName + ")"
+	}
+	return "already exists"
+}
