@@ -53,9 +53,10 @@ type Config struct {
 	RequestTimeout  time.Duration // AUTOPULSE_REQUEST_TIMEOUT, default 30s
 	MaxBodyBytes    int64         // AUTOPULSE_MAX_BODY_BYTES, default 1 MiB
 
-	// TrustProxy (AUTOPULSE_TRUST_PROXY) takes the client address from
-	// X-Forwarded-For, as behind CloudFront and an ALB.
-	TrustProxy bool
+	// ProxyHops (AUTOPULSE_PROXY_HOPS) is how many trusted proxies stand in
+	// front of the server and append to X-Forwarded-For (CloudFront and an
+	// ALB: 2). Zero, the default, ignores the header.
+	ProxyHops int
 	// Workers (AUTOPULSE_WORKERS, default true) runs the job workers inside
 	// `serve`; turn off when `autopulse worker` runs separately.
 	Workers bool
@@ -94,7 +95,7 @@ func load(getenv func(string) string) (*Config, error) {
 		ShutdownTimeout:  r.duration("AUTOPULSE_SHUTDOWN_TIMEOUT", 25*time.Second),
 		RequestTimeout:   r.duration("AUTOPULSE_REQUEST_TIMEOUT", 30*time.Second),
 		MaxBodyBytes:     r.int64("AUTOPULSE_MAX_BODY_BYTES", 1<<20),
-		TrustProxy:       r.boolean("AUTOPULSE_TRUST_PROXY", false),
+		ProxyHops:        int(r.int64("AUTOPULSE_PROXY_HOPS", 0)),
 		Workers:          r.boolean("AUTOPULSE_WORKERS", true),
 		AdminEmail:       r.str("AUTOPULSE_ADMIN_EMAIL", ""),
 		AdminPassword:    r.secret("AUTOPULSE_ADMIN_PASSWORD"),

@@ -45,7 +45,7 @@ func NewMigrator(pool *pgxpool.Pool, log *slog.Logger) (*Migrator, error) {
 		goose.WithDisableGlobalRegistry(true),
 	}
 	if log != nil {
-		opts = append(opts, goose.WithSlog(log), goose.WithVerbose(true))
+		opts = append(opts, goose.WithSlog(log))
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub, opts...)
 	if err != nil {

@@ -453,16 +453,15 @@ type Vehicle struct {
 }
 
 type WebhookEvent struct {
-	ID             uuid.UUID
-	Provider       string
-	EventID        string
-	EventType      string
-	OrganizationID *uuid.UUID
-	Payload        json.RawMessage
-	Status         string
-	Error          *string
-	ReceivedAt     time.Time
-	ProcessedAt    *time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	ID          uuid.UUID
+	Provider    string
+	EventID     string
+	EventType   string
+	Payload     json.RawMessage
+	Status      string
+	Error       *string
+	ReceivedAt  time.Time
+	ProcessedAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }

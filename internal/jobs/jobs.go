@@ -1,0 +1,67 @@
+// Package jobs defines AutoPulse's background jobs and builds the River
+// client that runs them. Jobs are enqueued with InsertTx inside the
+// transaction that makes them necessary.
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/autopulse/autopulse/internal/postgres"
+)
+
+// PruneArgs removes expired idempotency keys, refresh tokens and login
+// throttles across all tenants (through a privileged function).
+type PruneArgs struct{}
+
+// Kind implements river.JobArgs.
+func (PruneArgs) Kind() string { return "maintenance.prune" }
+
+// PruneWorker runs PruneArgs.
+type PruneWorker struct {
+	river.WorkerDefaults[PruneArgs]
+	DB  *postgres.DB
+	Log *slog.Logger
+}
+
+// Work deletes what has expired.
+func (w *PruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
+	return w.DB.InSystem(ctx, func(tx *postgres.Tx) error {
+		n, err := tx.MaintenancePruneExpired(ctx, time.Now())
+		if err != nil {
+			return err
+		}
+		w.Log.InfoContext(ctx, "pruned expired rows", "idempotency_keys", n.IdempotencyKeys,
+			"refresh_tokens", n.RefreshTokens, "login_throttles", n.LoginThrottles)
+		return nil
+	})
+}
+
+// Config chooses what the River client does.
+type Config struct {
+	// Work runs workers; without it the client only inserts jobs.
+	Work bool
+	Log  *slog.Logger
+}
+
+// NewClient builds the River client over the application role's pool.
+func NewClient(pool *pgxpool.Pool, database *postgres.DB, cfg Config) (*river.Client[pgx.Tx], error) {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &PruneWorker{DB: database, Log: cfg.Log})
+	rc := &river.Config{Workers: workers, Logger: cfg.Log}
+	if cfg.Work {
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
+		rc.PeriodicJobs = []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		}
+	}
+	return river.NewClient(riverpgxv5.New(pool), rc)
+}

@@ -1,0 +1,31 @@
+-- name: RoleInsert :one
+INSERT INTO roles (organization_id, id, key, name, description, is_system, permissions)
+VALUES (sqlc.arg(organization_id), sqlc.arg(id), sqlc.arg(key), sqlc.arg(name), sqlc.arg(description), sqlc.arg(is_system), sqlc.arg(permissions))
+RETURNING *;
+
+-- name: RoleGet :one
+SELECT * FROM roles WHERE organization_id = sqlc.arg(organization_id) AND id = sqlc.arg(id);
+
+-- name: RoleGetByKey :one
+SELECT * FROM roles WHERE organization_id = sqlc.arg(organization_id) AND key = sqlc.arg(key);
+
+-- name: RoleList :many
+SELECT * FROM roles
+WHERE organization_id = sqlc.arg(organization_id)
+  AND (sqlc.narg(after)::uuid IS NULL OR id < sqlc.narg(after))
+ORDER BY id DESC
+LIMIT sqlc.arg(lim);
+
+-- name: RoleUpdate :one
+UPDATE roles SET name = sqlc.arg(name), description = sqlc.arg(description),
+  permissions = sqlc.arg(permissions), updated_at = now()
+WHERE organization_id = sqlc.arg(organization_id) AND id = sqlc.arg(id) AND NOT is_system
+RETURNING *;
+
+-- name: RoleDelete :execrows
+DELETE FROM roles
+WHERE organization_id = sqlc.arg(organization_id) AND id = sqlc.arg(id) AND NOT is_system;
+
+-- name: RoleInUse :one
+SELECT EXISTS (SELECT 1 FROM users u WHERE u.organization_id = sqlc.arg(organization_id) AND u.role_id = sqlc.arg(id))
+    OR EXISTS (SELECT 1 FROM api_keys k WHERE k.organization_id = sqlc.arg(organization_id) AND k.role_id = sqlc.arg(id) AND k.revoked_at IS NULL);
