@@ -11,7 +11,7 @@ import (
 )
 
 type auditLogListInput struct {
-	listParams
+	ListParams
 	Entity      string    `query:"entity" maxLength:"64" doc:"Entity type, e.g. user, tag, role"`
 	EntityID    string    `query:"entity_id" maxLength:"64"`
 	ActorUserID string    `query:"actor_user_id" format:"uuid"`

@@ -7,7 +7,7 @@ import (
 )
 
 type tagListInput struct {
-	listParams
+	ListParams
 	Type string `query:"type" enum:"service_type,focus_area,inquiry_topic,custom" doc:"Only tags of this type"`
 }
 
@@ -32,13 +32,13 @@ func (s *Server) tagCreate(ctx context.Context, in *tagInput) (*body[tag.Tag], e
 	return bodyOf(t), err
 }
 
-func (s *Server) tagGet(ctx context.Context, in *idPath) (*body[tag.Tag], error) {
+func (s *Server) tagGet(ctx context.Context, in *IDPath) (*body[tag.Tag], error) {
 	t, err := s.deps.Tags.Get(ctx, org(ctx), in.id())
 	return bodyOf(t), err
 }
 
 type tagUpdateInput struct {
-	idPath
+	IDPath
 	Body tag.Input
 }
 
@@ -47,6 +47,6 @@ func (s *Server) tagUpdate(ctx context.Context, in *tagUpdateInput) (*body[tag.T
 	return bodyOf(t), err
 }
 
-func (s *Server) tagDelete(ctx context.Context, in *idPath) (*noContent, error) {
+func (s *Server) tagDelete(ctx context.Context, in *IDPath) (*noContent, error) {
 	return nil, s.deps.Tags.Delete(ctx, org(ctx), in.id())
 }

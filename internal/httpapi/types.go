@@ -11,13 +11,16 @@ import (
 	"github.com/autopulse/autopulse/internal/page"
 )
 
-// idPath is the {id} of a resource path. A malformed id is rejected by
+// Input types that handlers embed are exported: huma reads only exported
+// embedded fields.
+
+// IDPath is the {id} of a resource path. A malformed id is rejected by
 // validation (422); a well-formed one outside the tenant is a 404.
-type idPath struct {
+type IDPath struct {
 	ID string `path:"id" format:"uuid" doc:"Resource id (UUID)"`
 }
 
-func (p idPath) id() uuid.UUID {
+func (p IDPath) id() uuid.UUID {
 	id, err := uuid.Parse(p.ID)
 	if err != nil {
 		return uuid.Nil
@@ -25,13 +28,13 @@ func (p idPath) id() uuid.UUID {
 	return id
 }
 
-// listParams are the keyset pagination parameters of every list.
-type listParams struct {
+// ListParams are the keyset pagination parameters of every list.
+type ListParams struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50" doc:"Items per page (at most 200)"`
 	Cursor string `query:"cursor" maxLength:"128" doc:"next_cursor of the previous page"`
 }
 
-func (p listParams) page() (page.Request, error) { return page.Parse(p.Limit, p.Cursor) }
+func (p ListParams) page() (page.Request, error) { return page.Parse(p.Limit, p.Cursor) }
 
 // list is the body of every list response.
 type list[T any] struct {

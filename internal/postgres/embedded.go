@@ -312,3 +312,9 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// SocketDir is the directory of the server's unix socket.
+func (c *Cluster) SocketDir() string { return c.socketDir }
+
+// Port is the server's port (TCP on 127.0.0.1, and the socket's name).
+func (c *Cluster) Port() int { return c.port }

@@ -5,6 +5,11 @@
 -- Ids are UUIDv7 (time-ordered): the application generates them with
 -- uuid.NewV7; uuid_v7() is the default for rows written from SQL.
 
+-- Fail fast rather than queue behind a long lock (goose runs each file in
+-- one transaction, so these are local to it).
+SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '120s';
+
 -- +goose StatementBegin
 DO $$
 BEGIN
