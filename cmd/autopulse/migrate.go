@@ -69,4 +69,3 @@ func migrate(ctx context.Context, cfg *config.Config, log *slog.Logger, args []s
 		return fmt.Errorf("migrate: unknown action %q; want up, down or status", args[0])
 	}
 }
-

@@ -46,4 +46,3 @@ func seed(ctx context.Context, cfg *config.Config, log *slog.Logger, args []stri
 	}
 	return nil
 }
-

@@ -13,18 +13,22 @@ import (
 	"github.com/autopulse/autopulse/internal/config"
 	"github.com/autopulse/autopulse/internal/demo"
 	"github.com/autopulse/autopulse/internal/httpapi"
+	"github.com/autopulse/autopulse/internal/idempotency"
 	"github.com/autopulse/autopulse/internal/identity"
 	"github.com/autopulse/autopulse/internal/jobs"
 	"github.com/autopulse/autopulse/internal/postgres"
+	"github.com/autopulse/autopulse/internal/setting"
 	"github.com/autopulse/autopulse/internal/tag"
 )
 
 // services are the domain services over one database.
 type services struct {
-	db       *postgres.DB
-	identity *identity.Service
-	tags     *tag.Service
-	audit    *audit.Service
+	db          *postgres.DB
+	identity    *identity.Service
+	tags        *tag.Service
+	audit       *audit.Service
+	settings    *setting.Service
+	idempotency *idempotency.Store
 }
 
 func newServices(cfg *config.Config, d *database) *services {
@@ -38,8 +42,10 @@ func newServices(cfg *config.Config, d *database) *services {
 			},
 			RefreshTTL: cfg.RefreshTokenTTL,
 		},
-		tags:  &tag.Service{DB: pdb},
-		audit: &audit.Service{DB: pdb},
+		tags:        &tag.Service{DB: pdb},
+		audit:       &audit.Service{DB: pdb},
+		settings:    &setting.Service{DB: pdb},
+		idempotency: &idempotency.Store{DB: pdb, TTL: 24 * time.Hour},
 	}
 }
 
@@ -76,7 +82,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, withAPI bo
 	var srv *http.Server
 	errc := make(chan error, 1)
 	if withAPI {
-		api := httpapi.New(httpapi.Deps{DB: svc.db, Identity: svc.identity, Tags: svc.tags, Audit: svc.audit},
+		api := httpapi.New(httpapi.Deps{
+			DB: svc.db, Identity: svc.identity, Tags: svc.tags, Audit: svc.audit,
+			Settings: svc.settings, Idempotency: svc.idempotency,
+		},
 			httpapi.Options{Version: version, MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, ProxyHops: cfg.ProxyHops}, log)
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {

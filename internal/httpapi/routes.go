@@ -30,5 +30,17 @@ func (s *Server) routes() []route {
 
 		// Audit log.
 		{http.MethodGet, "/api/v1/audit-logs", access.AuditRead, "audit-log-list", "List audit log entries", 0, handle(s.auditLogList)},
+
+		// Authentication.
+
+		// Organizations (and platform administration).
+
+		// Users.
+
+		// Roles and permissions.
+
+		// API keys.
+
+		// Settings.
 	}
 }

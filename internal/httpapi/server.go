@@ -16,17 +16,21 @@ import (
 
 	"github.com/autopulse/autopulse/internal/access"
 	"github.com/autopulse/autopulse/internal/audit"
+	"github.com/autopulse/autopulse/internal/idempotency"
 	"github.com/autopulse/autopulse/internal/identity"
 	"github.com/autopulse/autopulse/internal/postgres"
+	"github.com/autopulse/autopulse/internal/setting"
 	"github.com/autopulse/autopulse/internal/tag"
 )
 
 // Deps are the services behind the API.
 type Deps struct {
-	DB       *postgres.DB
-	Identity *identity.Service
-	Tags     *tag.Service
-	Audit    *audit.Service
+	DB          *postgres.DB
+	Identity    *identity.Service
+	Tags        *tag.Service
+	Audit       *audit.Service
+	Settings    *setting.Service
+	Idempotency *idempotency.Store
 }
 
 // Options tune the HTTP layer.

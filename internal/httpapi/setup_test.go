@@ -18,10 +18,12 @@ import (
 	"github.com/autopulse/autopulse/internal/access"
 	"github.com/autopulse/autopulse/internal/audit"
 	"github.com/autopulse/autopulse/internal/httpapi"
+	"github.com/autopulse/autopulse/internal/idempotency"
 	"github.com/autopulse/autopulse/internal/identity"
 	"github.com/autopulse/autopulse/internal/postgres"
 	"github.com/autopulse/autopulse/internal/postgres/db"
 	"github.com/autopulse/autopulse/internal/postgres/pgtest"
+	"github.com/autopulse/autopulse/internal/setting"
 	"github.com/autopulse/autopulse/internal/tag"
 )
 
@@ -47,10 +49,12 @@ func setup(t *testing.T) *env {
 		RefreshTTL: 24 * time.Hour,
 	}
 	deps := httpapi.Deps{
-		DB:       pdb,
-		Identity: ids,
-		Tags:     &tag.Service{DB: pdb},
-		Audit:    &audit.Service{DB: pdb},
+		DB:          pdb,
+		Identity:    ids,
+		Tags:        &tag.Service{DB: pdb},
+		Audit:       &audit.Service{DB: pdb},
+		Settings:    &setting.Service{DB: pdb},
+		Idempotency: &idempotency.Store{DB: pdb, TTL: 24 * time.Hour},
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	api := httpapi.New(deps, httpapi.Options{Version: "test", MaxBodyBytes: 64 << 10}, log)
