@@ -77,6 +77,23 @@ $(GOLANGCI_LINT): tools/golangci/go.mod
 $(SQUAWK): package.json
 	npm ci --no-audit --no-fund
 
+.PHONY: cdk-test
+cdk-test: ## Test the AWS CDK stacks offline (deploy/cdk is its own Go module)
+	cd deploy/cdk && $(GO) test ./...
+
+.PHONY: cdk-synth
+cdk-synth: ## Synthesize every environment's CloudFormation templates into cdk.out/ (offline)
+	rm -rf cdk.out
+	cd deploy/cdk && CDK_OUTDIR=$(CURDIR)/cdk.out $(GO) run . -image-tag $$(git rev-parse HEAD)
+
+.PHONY: cdk-lint
+cdk-lint: ## cfn-lint the synthesized templates
+	cfn-lint cdk.out/*.template.json
+
 .PHONY: clean
 clean: ## Remove build output (keeps the embedded database in .autopulse/)
 	rm -rf $(BIN) cdk.out coverage.out
+
+.PHONY: dr-drill
+dr-drill: build ## Backup/restore drill: dump the demo database, restore it into a fresh cluster, verify, time it
+	AUTOPULSE_BIN=$(BIN)/autopulse scripts/dr-drill
