@@ -32,8 +32,9 @@ const (
 // embedded cluster (initializing it on first use) and provisions its roles;
 // when serving, it also migrates, so `make run` needs nothing else. Against
 // an external database, serving never migrates: that is a deploy step
-// (`autopulse migrate up`), and /readyz fails until it has run.
-func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger, p purpose) (_ *database, err error) {
+// (`autopulse migrate up`), and /readyz fails until it has run. appOpts
+// configure the application role's pool (tracing).
+func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger, p purpose, appOpts ...postgres.Option) (_ *database, err error) {
 	d := &database{}
 	defer func() {
 		if err != nil {
@@ -68,7 +69,7 @@ func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger, p p
 			return nil, err
 		}
 	}
-	if d.app, err = postgres.Open(ctx, appURL, 0); err != nil {
+	if d.app, err = postgres.Open(ctx, appURL, 0, appOpts...); err != nil {
 		return nil, err
 	}
 	if err = postgres.CheckAppRole(ctx, d.app); err != nil {

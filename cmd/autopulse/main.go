@@ -28,6 +28,8 @@ Usage:
   autopulse migrate status        list migrations and whether each is applied
   autopulse seed [--admin-email E --admin-password P] [--demo]
                                   create the platform admin and/or demo data
+  autopulse import FILE --org ORG import service records from a CSV file, with a progress bar
+  autopulse voicesim              the voice-provider simulator, standalone (AUTOPULSE_VOICESIM_*)
   autopulse version               print the version
 
 Configuration comes from the environment; see README.md.
@@ -62,6 +64,9 @@ func run(args []string) error {
 	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts a graceful shutdown; restoring the default
+	// handling then lets a second one end the process at once.
+	context.AfterFunc(ctx, stop)
 
 	switch cmd {
 	case "serve":
@@ -72,6 +77,10 @@ func run(args []string) error {
 		return migrate(ctx, cfg, log, rest)
 	case "seed":
 		return seed(ctx, cfg, log, rest)
+	case "import":
+		return runImport(ctx, cfg, log, rest)
+	case "voicesim":
+		return runVoicesim(ctx, log)
 	default:
 		fmt.Print(usage)
 		return fmt.Errorf("unknown subcommand %q", cmd)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/autopulse/autopulse/internal/config"
 	"github.com/autopulse/autopulse/internal/demo"
+	"github.com/autopulse/autopulse/internal/metrics"
 )
 
 // seed creates the platform administrator (from flags or
@@ -42,7 +43,12 @@ func seed(ctx context.Context, cfg *config.Config, log *slog.Logger, args []stri
 		log.Info("platform administrator", "email", *email, "created", created)
 	}
 	if *withDemo {
-		return demo.Seed(ctx, svc.identity, svc.tags, log)
+		m := metrics.New(version)
+		lp, err := newLoop(ctx, cfg, log, svc.db, m)
+		if err != nil {
+			return err
+		}
+		return demo.Seed(ctx, demo.Services{Identity: svc.identity, Tags: svc.tags, Records: lp.records, Campaigns: lp.campaigns}, log)
 	}
 	return nil
 }

@@ -69,7 +69,32 @@ type Config struct {
 
 	LogLevel  string // AUTOPULSE_LOG_LEVEL: debug, info (default), warn, error
 	LogFormat string // AUTOPULSE_LOG_FORMAT: json (default) or text
+
+	// The voice provider (Vapi). With no AUTOPULSE_VAPI_BASE_URL in
+	// development, `serve` runs the voice simulator in-process and points
+	// these at it.
+	VapiBaseURL       string // AUTOPULSE_VAPI_BASE_URL, e.g. https://api.vapi.ai
+	VapiAPIKey        string // AUTOPULSE_VAPI_API_KEY
+	VapiAssistantID   string // AUTOPULSE_VAPI_ASSISTANT_ID
+	VapiPhoneNumberID string // AUTOPULSE_VAPI_PHONE_NUMBER_ID
+	VapiWebhookSecret string // AUTOPULSE_VAPI_WEBHOOK_SECRET
+	// VoicesimSpeed (AUTOPULSE_VOICESIM_SPEED) compresses the in-process
+	// simulator's call timings for demos; 1 is real time.
+	VoicesimSpeed float64
+
+	// Blob storage for recordings: the local file system under DataDir by
+	// default, or S3 when AUTOPULSE_BLOB_S3_BUCKET is set.
+	BlobS3Bucket   string // AUTOPULSE_BLOB_S3_BUCKET
+	BlobS3Prefix   string // AUTOPULSE_BLOB_S3_PREFIX
+	BlobS3Endpoint string // AUTOPULSE_BLOB_S3_ENDPOINT (MinIO, tests)
+
+	// EncryptionKey (AUTOPULSE_ENCRYPTION_KEY, 32 bytes base64) seals
+	// integration secrets at rest with AES-256-GCM.
+	EncryptionKey string
 }
+
+// VoiceSimulated reports whether calls go to the in-process simulator.
+func (c *Config) VoiceSimulated() bool { return c.VapiBaseURL == "" }
 
 // Embedded reports whether the embedded cluster is used.
 func (c *Config) Embedded() bool { return c.DatabaseURL == "" }
@@ -101,6 +126,17 @@ func load(getenv func(string) string) (*Config, error) {
 		AdminPassword:    r.secret("AUTOPULSE_ADMIN_PASSWORD"),
 		LogLevel:         r.str("AUTOPULSE_LOG_LEVEL", "info"),
 		LogFormat:        r.str("AUTOPULSE_LOG_FORMAT", "json"),
+
+		VapiBaseURL:       r.str("AUTOPULSE_VAPI_BASE_URL", ""),
+		VapiAPIKey:        r.secret("AUTOPULSE_VAPI_API_KEY"),
+		VapiAssistantID:   r.str("AUTOPULSE_VAPI_ASSISTANT_ID", ""),
+		VapiPhoneNumberID: r.str("AUTOPULSE_VAPI_PHONE_NUMBER_ID", ""),
+		VapiWebhookSecret: r.secret("AUTOPULSE_VAPI_WEBHOOK_SECRET"),
+		VoicesimSpeed:     r.float("AUTOPULSE_VOICESIM_SPEED", 20),
+		BlobS3Bucket:      r.str("AUTOPULSE_BLOB_S3_BUCKET", ""),
+		BlobS3Prefix:      r.str("AUTOPULSE_BLOB_S3_PREFIX", "recordings/"),
+		BlobS3Endpoint:    r.str("AUTOPULSE_BLOB_S3_ENDPOINT", ""),
+		EncryptionKey:     r.secret("AUTOPULSE_ENCRYPTION_KEY"),
 	}
 	c.SeedDemo = r.boolean("AUTOPULSE_SEED_DEMO", c.Embedded() && c.Env == Development)
 	if len(r.errs) > 0 {
@@ -117,6 +153,14 @@ func (c *Config) validate() error {
 			c.JWTSecret = []byte(DevJWTSecret)
 		}
 	case Production:
+		if c.VoiceSimulated() {
+			errs = append(errs, errors.New("AUTOPULSE_VAPI_BASE_URL is required in production (the voice simulator is for development)"))
+		} else if c.VapiAPIKey == "" || c.VapiWebhookSecret == "" {
+			errs = append(errs, errors.New("AUTOPULSE_VAPI_API_KEY and AUTOPULSE_VAPI_WEBHOOK_SECRET are required with AUTOPULSE_VAPI_BASE_URL"))
+		}
+		if c.EncryptionKey == "" {
+			errs = append(errs, errors.New("AUTOPULSE_ENCRYPTION_KEY (32 random bytes, base64) is required in production"))
+		}
 		switch {
 		case len(c.JWTSecret) == 0:
 			errs = append(errs, errors.New("AUTOPULSE_JWT_SECRET (or AUTOPULSE_JWT_SECRET_FILE) is required in production"))
@@ -197,6 +241,18 @@ func (r *reader) int64(name string, def int64) int64 {
 		r.errs = append(r.errs, fmt.Errorf("%s=%q: not an integer", name, v))
 	}
 	return n
+}
+
+func (r *reader) float(name string, def float64) float64 {
+	v := r.getenv(name)
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: want a positive number", name, v))
+	}
+	return f
 }
 
 func (r *reader) boolean(name string, def bool) bool {

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/go-chi/chi/v5"
@@ -115,15 +116,23 @@ type principalHolderKey struct{}
 
 type principalHolder struct{ p *access.Principal }
 
-// limits caps the body size and the time a request may take.
+// limits caps the body size and the time a request may take. The few
+// routes that take files have allowances of their own (largeBodyOf).
 func (s *Server) limits(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.opts.MaxBodyBytes {
+		maxBytes, timeout := s.opts.MaxBodyBytes, s.opts.RequestTimeout
+		if lb, ok := s.largeBodyOf(r); ok {
+			maxBytes, timeout = lb.maxBytes, lb.timeout
+			if lb.streamed {
+				r.Header.Del(idempotencyKeyHeader) // never buffered; see largeBody
+			}
+		}
+		if r.ContentLength > maxBytes {
 			writeProblem(w, http.StatusRequestEntityTooLarge, "request body too large")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
-		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+		r.Body = http.MaxBytesReader(w, r.Body, maxBytes)
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -215,9 +224,16 @@ func (s *Server) writeErr(ctx huma.Context, err error) {
 	_ = huma.WriteErr(s.api, ctx, http.StatusInternalServerError, "internal error")
 }
 
+// truncate cuts s to at most n bytes of valid UTF-8: header values may hold
+// any bytes, and they end up in text columns (audit rows) and logs.
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "")
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -16,9 +16,14 @@ import (
 
 	"github.com/autopulse/autopulse/internal/access"
 	"github.com/autopulse/autopulse/internal/audit"
+	"github.com/autopulse/autopulse/internal/call"
+	"github.com/autopulse/autopulse/internal/campaign"
+	"github.com/autopulse/autopulse/internal/dispatch"
 	"github.com/autopulse/autopulse/internal/idempotency"
 	"github.com/autopulse/autopulse/internal/identity"
+	"github.com/autopulse/autopulse/internal/metrics"
 	"github.com/autopulse/autopulse/internal/postgres"
+	"github.com/autopulse/autopulse/internal/record"
 	"github.com/autopulse/autopulse/internal/setting"
 	"github.com/autopulse/autopulse/internal/tag"
 )
@@ -31,6 +36,10 @@ type Deps struct {
 	Audit       *audit.Service
 	Settings    *setting.Service
 	Idempotency *idempotency.Store
+	Records     *record.Service
+	Campaigns   *campaign.Service
+	Dispatch    *dispatch.Service
+	Calls       *call.Service
 }
 
 // Options tune the HTTP layer.
@@ -41,6 +50,11 @@ type Options struct {
 	// ProxyHops is how many trusted proxies append to X-Forwarded-For in
 	// front of us (CloudFront + ALB = 2). Zero ignores the header.
 	ProxyHops int
+	// Metrics records each request by route template; nil records nothing.
+	Metrics *metrics.Metrics
+	// JobsUI is the River UI (NewJobsUI), mounted at /admin/jobs for
+	// platform administrators only; nil mounts nothing.
+	JobsUI http.Handler
 }
 
 // Server is the HTTP API.
@@ -89,7 +103,7 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 	s := &Server{deps: deps, opts: opts, log: log}
 
 	router := chi.NewRouter()
-	router.Use(s.requestID, s.recoverer, s.accessLog, s.limits, s.authenticate)
+	router.Use(s.observe, s.requestID, s.recoverer, s.accessLog, s.limits, s.authenticate, s.idempotent)
 	router.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeProblem(w, http.StatusNotFound, "no such route")
 	})
@@ -132,6 +146,9 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 	docs := v5emb.New("AutoPulse API", "/openapi.json", "/docs/")
 	router.Handle("/docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
 	router.Handle("/docs/*", docs)
+	if opts.JobsUI != nil {
+		router.Mount(JobsUIPath, s.platformAdminOnly(opts.JobsUI))
+	}
 	s.handler = router
 	return s
 }

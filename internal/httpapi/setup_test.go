@@ -39,7 +39,7 @@ type env struct {
 }
 
 // setup starts the API on a fresh database.
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	d := pgtest.New(t)
 	pdb := &postgres.DB{Pool: d.App}
@@ -81,7 +81,7 @@ type tenant struct {
 const testPassword = "correct-horse-battery"
 
 // newTenant registers an organization through the identity service.
-func (e *env) newTenant(t *testing.T) *tenant {
+func (e *env) newTenant(t testing.TB) *tenant {
 	t.Helper()
 	email := "owner-" + uuid.NewString()[:8] + "@example.com"
 	reg, err := e.identity.Register(context.Background(), identity.Registration{
@@ -94,7 +94,7 @@ func (e *env) newTenant(t *testing.T) *tenant {
 }
 
 // newUser adds a user with a system role (or a custom role's key) to tn.
-func (e *env) newUser(t *testing.T, tn *tenant, roleKey string) testUser {
+func (e *env) newUser(t testing.TB, tn *tenant, roleKey string) testUser {
 	t.Helper()
 	ctx := context.Background()
 	u := testUser{ID: uuid.Must(uuid.NewV7()), Email: roleKey + "-" + uuid.NewString()[:8] + "@example.com", Password: testPassword, Role: roleKey}
@@ -114,7 +114,7 @@ func (e *env) newUser(t *testing.T, tn *tenant, roleKey string) testUser {
 	return u
 }
 
-func (e *env) token(t *testing.T, org, user uuid.UUID, role string) string {
+func (e *env) token(t testing.TB, org, user uuid.UUID, role string) string {
 	t.Helper()
 	tok, _, err := e.identity.Tokens.Issue(user, org, role)
 	require.NoError(t, err)

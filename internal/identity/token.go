@@ -65,7 +65,8 @@ func (t *Tokens) Issue(user, org uuid.UUID, role string) (token string, expiresA
 
 // Parse verifies an access token and returns its claims. It refuses any
 // algorithm but HS256 (including "none"), a wrong issuer or audience, an
-// expired or future token, a tampered signature, and tokens of another typ.
+// expired or future token, a tampered signature, tokens of another typ, and
+// any spelling of a token but its canonical one.
 func (t *Tokens) Parse(raw string) (*AccessClaims, error) {
 	claims := &AccessClaims{}
 	_, err := jwt.ParseWithClaims(raw, claims,
@@ -77,6 +78,9 @@ func (t *Tokens) Parse(raw string) (*AccessClaims, error) {
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(t.now),
 		jwt.WithLeeway(5*time.Second),
+		// Lenient base64 ignores a segment's padding bits, so one token
+		// would have several accepted spellings.
+		jwt.WithStrictDecoding(),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadToken, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/autopulse/autopulse/internal/postgres"
 )
@@ -48,13 +49,26 @@ type Config struct {
 	// Work runs workers; without it the client only inserts jobs.
 	Work bool
 	Log  *slog.Logger
+	// Middleware wraps every insert and job run (tracing, metrics), the
+	// first outermost.
+	Middleware []rivertype.Middleware
+	// Register adds the features' workers (every process registers every
+	// worker: inserting a job kind needs no worker, but working one does).
+	Register func(*river.Workers) error
+	// Periodic are the features' periodic jobs, run by the leader.
+	Periodic []*river.PeriodicJob
 }
 
 // NewClient builds the River client over the application role's pool.
 func NewClient(pool *pgxpool.Pool, database *postgres.DB, cfg Config) (*river.Client[pgx.Tx], error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &PruneWorker{DB: database, Log: cfg.Log})
-	rc := &river.Config{Workers: workers, Logger: cfg.Log}
+	if cfg.Register != nil {
+		if err := cfg.Register(workers); err != nil {
+			return nil, err
+		}
+	}
+	rc := &river.Config{Workers: workers, Logger: cfg.Log, Middleware: cfg.Middleware}
 	if cfg.Work {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
 		rc.PeriodicJobs = []*river.PeriodicJob{
@@ -62,6 +76,7 @@ func NewClient(pool *pgxpool.Pool, database *postgres.DB, cfg Config) (*river.Cl
 				func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		}
+		rc.PeriodicJobs = append(rc.PeriodicJobs, cfg.Periodic...)
 	}
 	return river.NewClient(riverpgxv5.New(pool), rc)
 }

@@ -1,5 +1,5 @@
 // Package logging builds the process logger: slog with JSON (or text)
-// output, every line carrying the request id, tenant and user of its
+// output, every line carrying the request id, tenant, user and trace of its
 // context, and values of secret-looking keys redacted.
 package logging
 
@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/autopulse/autopulse/internal/access"
 )
@@ -47,10 +48,15 @@ func redact(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// contextHandler adds the request's id, tenant and actor to each record.
+// contextHandler adds the request's id, tenant and actor to each record,
+// and the OpenTelemetry trace and span ids when the context carries a span,
+// so a log line leads to its trace.
 type contextHandler struct{ slog.Handler }
 
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+	}
 	if req := access.RequestFrom(ctx); req.ID != "" {
 		r.AddAttrs(slog.String("request_id", req.ID))
 	}

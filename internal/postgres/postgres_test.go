@@ -54,11 +54,16 @@ func TestMigrationsUpDownUp(t *testing.T) {
 	tables := countTables()
 	require.Greater(t, tables, 30, "our tables and River's")
 
+	// One step down lands on the previous migration (versions may have gaps).
+	statuses, err := m.Status(ctx)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(statuses), 2)
+	previous := statuses[len(statuses)-2].Source.Version
 	_, err = m.Down(ctx, 1)
 	require.NoError(t, err)
 	current, _, err = m.Versions(ctx)
 	require.NoError(t, err)
-	require.Equal(t, latest-1, current)
+	require.Equal(t, previous, current)
 
 	_, err = m.DownAll(ctx)
 	require.NoError(t, err)

@@ -12,6 +12,21 @@ import (
 	"github.com/google/uuid"
 )
 
+const aPIKeyDeleteRevokedByRole = `-- name: APIKeyDeleteRevokedByRole :execrows
+DELETE FROM api_keys
+WHERE organization_id = $1 AND role_id = $2 AND revoked_at IS NOT NULL
+`
+
+// Revoked keys only keep a role from being deleted; their history stays in
+// the audit log.
+func (q *Queries) APIKeyDeleteRevokedByRole(ctx context.Context, organizationID uuid.UUID, roleID uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, aPIKeyDeleteRevokedByRole, organizationID, roleID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const aPIKeyGet = `-- name: APIKeyGet :one
 SELECT k.organization_id, k.id, k.name, k.prefix, k.key_hash, k.role_id, k.created_by, k.last_used_at, k.expires_at, k.revoked_at, k.created_at, k.updated_at, r.key AS role_key FROM api_keys k
 JOIN roles r ON r.organization_id = k.organization_id AND r.id = k.role_id
@@ -19,37 +34,26 @@ WHERE k.organization_id = $1 AND k.id = $2
 `
 
 type APIKeyGetRow struct {
-	OrganizationID uuid.UUID
-	ID             uuid.UUID
-	Name           string
-	Prefix         string
-	KeyHash        []byte
-	RoleID         uuid.UUID
-	CreatedBy      *uuid.UUID
-	LastUsedAt     *time.Time
-	ExpiresAt      *time.Time
-	RevokedAt      *time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	RoleKey        string
+	ApiKey  ApiKey
+	RoleKey string
 }
 
 func (q *Queries) APIKeyGet(ctx context.Context, organizationID uuid.UUID, iD uuid.UUID) (APIKeyGetRow, error) {
 	row := q.db.QueryRow(ctx, aPIKeyGet, organizationID, iD)
 	var i APIKeyGetRow
 	err := row.Scan(
-		&i.OrganizationID,
-		&i.ID,
-		&i.Name,
-		&i.Prefix,
-		&i.KeyHash,
-		&i.RoleID,
-		&i.CreatedBy,
-		&i.LastUsedAt,
-		&i.ExpiresAt,
-		&i.RevokedAt,
-		&i.CreatedAt,
-		&i.UpdatedAt,
+		&i.ApiKey.OrganizationID,
+		&i.ApiKey.ID,
+		&i.ApiKey.Name,
+		&i.ApiKey.Prefix,
+		&i.ApiKey.KeyHash,
+		&i.ApiKey.RoleID,
+		&i.ApiKey.CreatedBy,
+		&i.ApiKey.LastUsedAt,
+		&i.ApiKey.ExpiresAt,
+		&i.ApiKey.RevokedAt,
+		&i.ApiKey.CreatedAt,
+		&i.ApiKey.UpdatedAt,
 		&i.RoleKey,
 	)
 	return i, err
@@ -118,19 +122,8 @@ type APIKeyListParams struct {
 }
 
 type APIKeyListRow struct {
-	OrganizationID uuid.UUID
-	ID             uuid.UUID
-	Name           string
-	Prefix         string
-	KeyHash        []byte
-	RoleID         uuid.UUID
-	CreatedBy      *uuid.UUID
-	LastUsedAt     *time.Time
-	ExpiresAt      *time.Time
-	RevokedAt      *time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	RoleKey        string
+	ApiKey  ApiKey
+	RoleKey string
 }
 
 func (q *Queries) APIKeyList(ctx context.Context, arg APIKeyListParams) ([]APIKeyListRow, error) {
@@ -143,18 +136,18 @@ func (q *Queries) APIKeyList(ctx context.Context, arg APIKeyListParams) ([]APIKe
 	for rows.Next() {
 		var i APIKeyListRow
 		if err := rows.Scan(
-			&i.OrganizationID,
-			&i.ID,
-			&i.Name,
-			&i.Prefix,
-			&i.KeyHash,
-			&i.RoleID,
-			&i.CreatedBy,
-			&i.LastUsedAt,
-			&i.ExpiresAt,
-			&i.RevokedAt,
-			&i.CreatedAt,
-			&i.UpdatedAt,
+			&i.ApiKey.OrganizationID,
+			&i.ApiKey.ID,
+			&i.ApiKey.Name,
+			&i.ApiKey.Prefix,
+			&i.ApiKey.KeyHash,
+			&i.ApiKey.RoleID,
+			&i.ApiKey.CreatedBy,
+			&i.ApiKey.LastUsedAt,
+			&i.ApiKey.ExpiresAt,
+			&i.ApiKey.RevokedAt,
+			&i.ApiKey.CreatedAt,
+			&i.ApiKey.UpdatedAt,
 			&i.RoleKey,
 		); err != nil {
 			return nil, err

@@ -5,12 +5,62 @@
 package db
 
 import (
+	"database/sql/driver"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type RiverJobState string
+
+const (
+	RiverJobStateAvailable RiverJobState = "available"
+	RiverJobStateCancelled RiverJobState = "cancelled"
+	RiverJobStateCompleted RiverJobState = "completed"
+	RiverJobStateDiscarded RiverJobState = "discarded"
+	RiverJobStatePending   RiverJobState = "pending"
+	RiverJobStateRetryable RiverJobState = "retryable"
+	RiverJobStateRunning   RiverJobState = "running"
+	RiverJobStateScheduled RiverJobState = "scheduled"
+)
+
+func (e *RiverJobState) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = RiverJobState(s)
+	case string:
+		*e = RiverJobState(s)
+	default:
+		return fmt.Errorf("unsupported scan type for RiverJobState: %T", src)
+	}
+	return nil
+}
+
+type NullRiverJobState struct {
+	RiverJobState RiverJobState
+	Valid         bool // Valid is true if RiverJobState is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullRiverJobState) Scan(value interface{}) error {
+	if value == nil {
+		ns.RiverJobState, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.RiverJobState.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullRiverJobState) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.RiverJobState), nil
+}
 
 type ApiKey struct {
 	OrganizationID uuid.UUID
@@ -40,6 +90,7 @@ type AudioFile struct {
 	Status         string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	Error          *string
 }
 
 type AuditLog struct {
@@ -72,35 +123,39 @@ type Booking struct {
 	Notes          string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	CustomerName   string
+	CustomerPhone  *string
 }
 
 type Call struct {
-	OrganizationID  uuid.UUID
-	ID              uuid.UUID
-	CampaignID      *uuid.UUID
-	TargetID        *uuid.UUID
-	ServiceRecordID *uuid.UUID
-	CustomerID      *uuid.UUID
-	Direction       string
-	FromNumber      *string
-	ToNumber        *string
-	Status          string
-	Provider        string
-	ProviderCallID  *string
-	StartedAt       *time.Time
-	AnsweredAt      *time.Time
-	EndedAt         *time.Time
-	DurationSec     *int32
-	EndedReason     *string
-	CostAmount      *int64
-	Currency        string
-	NpsScore        *int16
-	Sentiment       *string
-	Summary         *string
-	Outcome         *string
-	Analysis        json.RawMessage
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	OrganizationID   uuid.UUID
+	ID               uuid.UUID
+	CampaignID       *uuid.UUID
+	TargetID         *uuid.UUID
+	ServiceRecordID  *uuid.UUID
+	CustomerID       *uuid.UUID
+	Direction        string
+	FromNumber       *string
+	ToNumber         *string
+	Status           string
+	Provider         string
+	ProviderCallID   *string
+	StartedAt        *time.Time
+	AnsweredAt       *time.Time
+	EndedAt          *time.Time
+	DurationSec      *int32
+	EndedReason      *string
+	CostAmount       *int64
+	Currency         string
+	NpsScore         *int16
+	Sentiment        *string
+	Summary          *string
+	Outcome          *string
+	Analysis         json.RawMessage
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	DialClaimedAt    *time.Time
+	ReportReceivedAt *time.Time
 }
 
 type Campaign struct {
@@ -125,22 +180,35 @@ type Campaign struct {
 }
 
 type CampaignTarget struct {
-	OrganizationID   uuid.UUID
-	ID               uuid.UUID
-	CampaignID       uuid.UUID
-	CustomerID       uuid.UUID
-	ServiceRecordID  *uuid.UUID
-	Phone            string
-	Status           string
-	Attempts         int32
-	NextAttemptAt    *time.Time
-	LastAttemptAt    *time.Time
-	LastDecision     *string
-	LastDecisionRule *string
-	LastDecisionAt   *time.Time
-	SkipReason       *string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	OrganizationID     uuid.UUID
+	ID                 uuid.UUID
+	CampaignID         uuid.UUID
+	CustomerID         uuid.UUID
+	ServiceRecordID    *uuid.UUID
+	Phone              string
+	Status             string
+	Attempts           int32
+	NextAttemptAt      *time.Time
+	LastAttemptAt      *time.Time
+	LastDecision       *string
+	LastDecisionRule   *string
+	LastDecisionAt     *time.Time
+	SkipReason         *string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	LastDecisionReason *string
+}
+
+type CreditTransaction struct {
+	OrganizationID uuid.UUID
+	ID             uuid.UUID
+	Kind           string
+	Amount         int64
+	Currency       string
+	CallID         *uuid.UUID
+	Description    string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 type Customer struct {
@@ -174,6 +242,8 @@ type DmsIntegration struct {
 	LastSyncStatus *string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	SyncCursor     *string
+	LastSyncError  *string
 }
 
 type DncEntry struct {
@@ -269,6 +339,28 @@ type LoginThrottle struct {
 	UpdatedAt     time.Time
 }
 
+type Notification struct {
+	OrganizationID   uuid.UUID
+	ID               uuid.UUID
+	Channel          string
+	Kind             string
+	Status           string
+	Recipient        *string
+	Subject          string
+	Body             string
+	CallID           *uuid.UUID
+	CustomerID       *uuid.UUID
+	InquiryID        *uuid.UUID
+	SuppressedReason *string
+	Attempts         int32
+	LastError        *string
+	NextAttemptAt    *time.Time
+	ProviderRef      *string
+	SentAt           *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
 type Organization struct {
 	ID                   uuid.UUID
 	Name                 string
@@ -342,6 +434,14 @@ type RefreshToken struct {
 	UpdatedAt      time.Time
 }
 
+type RiverJob struct {
+	ID          int64
+	State       RiverJobState
+	Queue       string
+	Kind        string
+	ScheduledAt time.Time
+}
+
 type Role struct {
 	OrganizationID uuid.UUID
 	ID             uuid.UUID
@@ -388,6 +488,80 @@ type ServiceRecord struct {
 	Raw              json.RawMessage
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+}
+
+type ServiceRecordImport struct {
+	OrganizationID   uuid.UUID
+	ID               uuid.UUID
+	Status           string
+	Source           string
+	DmsIntegrationID *uuid.UUID
+	FileName         string
+	StorageKey       *string
+	SizeBytes        *int64
+	Sha256           *string
+	Delimiter        *string
+	RowsTotal        int32
+	RowsInserted     int32
+	RowsUpdated      int32
+	RowsUnchanged    int32
+	RowsDuplicate    int32
+	RowsInvalid      int32
+	CustomersCreated int32
+	VehiclesCreated  int32
+	ErrorsTotal      int32
+	WarningsTotal    int32
+	IssuesTruncated  bool
+	Failure          *string
+	Attempts         int32
+	CreatedBy        *uuid.UUID
+	CreatedByApiKey  *uuid.UUID
+	StartedAt        *time.Time
+	FinishedAt       *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+type ServiceRecordImportIssue struct {
+	OrganizationID uuid.UUID
+	ID             uuid.UUID
+	ImportID       uuid.UUID
+	Severity       string
+	Line           int32
+	ColumnName     string
+	Reason         string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type ServiceRecordStaging struct {
+	Line          int32
+	RoNumber      string
+	ServiceDate   pgtype.Date
+	ClosedAt      *time.Time
+	Status        string
+	ServiceType   *string
+	OpCodes       []string
+	AdvisorName   *string
+	Mileage       *int32
+	TotalAmount   *int64
+	PayType       *string
+	DmsCustomerID *string
+	FirstName     string
+	LastName      string
+	Phone         string
+	Email         *string
+	Address       *string
+	City          *string
+	State         *string
+	PostalCode    *string
+	Vin           *string
+	Year          *int32
+	Make          *string
+	Model         *string
+	Trim          *string
+	Raw           json.RawMessage
+	CustomerID    *uuid.UUID
 }
 
 type Setting struct {
@@ -453,15 +627,17 @@ type Vehicle struct {
 }
 
 type WebhookEvent struct {
-	ID          uuid.UUID
-	Provider    string
-	EventID     string
-	EventType   string
-	Payload     json.RawMessage
-	Status      string
-	Error       *string
-	ReceivedAt  time.Time
-	ProcessedAt *time.Time
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID                   uuid.UUID
+	Provider             string
+	EventID              string
+	EventType            string
+	Payload              json.RawMessage
+	Status               string
+	Error                *string
+	ReceivedAt           time.Time
+	ProcessedAt          *time.Time
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+	RoutedOrganizationID *uuid.UUID
+	RoutedCallID         *uuid.UUID
 }

@@ -12,11 +12,19 @@ import (
 )
 
 const adminOrganizationList = `-- name: AdminOrganizationList :many
-SELECT id, name, slug, timezone, phone, address, postal_code, state, google_review_link, call_concurrency_limit, plan_id, credit_balance, currency, status, is_platform, stripe_customer_id, created_at, updated_at FROM admin_organization_list($1::uuid, $2::integer)
+SELECT id, name, slug, timezone, phone, address, postal_code, state, google_review_link, call_concurrency_limit, plan_id, credit_balance, currency, status, is_platform, stripe_customer_id, created_at, updated_at FROM admin_organization_list($1::uuid, $2::integer, $3::text)
 `
 
-func (q *Queries) AdminOrganizationList(ctx context.Context, after *uuid.UUID, lim int32) ([]Organization, error) {
-	rows, err := q.db.Query(ctx, adminOrganizationList, after, lim)
+type AdminOrganizationListParams struct {
+	After  *uuid.UUID
+	Lim    int32
+	Status *string
+}
+
+// Every organization, newest first, optionally of one status: the platform
+// administrators' cross-tenant read, through the privileged function.
+func (q *Queries) AdminOrganizationList(ctx context.Context, arg AdminOrganizationListParams) ([]Organization, error) {
+	rows, err := q.db.Query(ctx, adminOrganizationList, arg.After, arg.Lim, arg.Status)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +68,37 @@ SELECT id, name, slug, timezone, phone, address, postal_code, state, google_revi
 
 func (q *Queries) OrganizationGet(ctx context.Context, id uuid.UUID) (Organization, error) {
 	row := q.db.QueryRow(ctx, organizationGet, id)
+	var i Organization
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Slug,
+		&i.Timezone,
+		&i.Phone,
+		&i.Address,
+		&i.PostalCode,
+		&i.State,
+		&i.GoogleReviewLink,
+		&i.CallConcurrencyLimit,
+		&i.PlanID,
+		&i.CreditBalance,
+		&i.Currency,
+		&i.Status,
+		&i.IsPlatform,
+		&i.StripeCustomerID,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const organizationGetForUpdate = `-- name: OrganizationGetForUpdate :one
+SELECT id, name, slug, timezone, phone, address, postal_code, state, google_review_link, call_concurrency_limit, plan_id, credit_balance, currency, status, is_platform, stripe_customer_id, created_at, updated_at FROM organizations WHERE id = $1 FOR NO KEY UPDATE
+`
+
+// Locks the row for a read-modify-write (a merge patch, a status change).
+func (q *Queries) OrganizationGetForUpdate(ctx context.Context, id uuid.UUID) (Organization, error) {
+	row := q.db.QueryRow(ctx, organizationGetForUpdate, id)
 	var i Organization
 	err := row.Scan(
 		&i.ID,

@@ -66,16 +66,29 @@ func (q *Queries) RoleGetByKey(ctx context.Context, organizationID uuid.UUID, ke
 	return i, err
 }
 
-const roleInUse = `-- name: RoleInUse :one
-SELECT EXISTS (SELECT 1 FROM users u WHERE u.organization_id = $1 AND u.role_id = $2)
-    OR EXISTS (SELECT 1 FROM api_keys k WHERE k.organization_id = $1 AND k.role_id = $2 AND k.revoked_at IS NULL)
+const roleGetForUpdate = `-- name: RoleGetForUpdate :one
+SELECT organization_id, id, key, name, description, is_system, permissions, created_at, updated_at FROM roles
+WHERE organization_id = $1 AND id = $2
+FOR NO KEY UPDATE
 `
 
-func (q *Queries) RoleInUse(ctx context.Context, organizationID uuid.UUID, iD uuid.UUID) (*bool, error) {
-	row := q.db.QueryRow(ctx, roleInUse, organizationID, iD)
-	var column_1 *bool
-	err := row.Scan(&column_1)
-	return column_1, err
+// Locks a role for a read-modify-write. NO KEY UPDATE does not block users
+// and API keys that reference the role (their foreign keys take KEY SHARE).
+func (q *Queries) RoleGetForUpdate(ctx context.Context, organizationID uuid.UUID, iD uuid.UUID) (Role, error) {
+	row := q.db.QueryRow(ctx, roleGetForUpdate, organizationID, iD)
+	var i Role
+	err := row.Scan(
+		&i.OrganizationID,
+		&i.ID,
+		&i.Key,
+		&i.Name,
+		&i.Description,
+		&i.IsSystem,
+		&i.Permissions,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
 }
 
 const roleInsert = `-- name: RoleInsert :one
@@ -163,6 +176,21 @@ func (q *Queries) RoleList(ctx context.Context, arg RoleListParams) ([]Role, err
 	return items, nil
 }
 
+const roleLockByKey = `-- name: RoleLockByKey :one
+SELECT id FROM roles
+WHERE organization_id = $1 AND key = $2
+FOR NO KEY UPDATE
+`
+
+// Serializes changes that take a user out of a role (the owner role: the
+// last active owner must stay) without blocking users joining it.
+func (q *Queries) RoleLockByKey(ctx context.Context, organizationID uuid.UUID, key string) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, roleLockByKey, organizationID, key)
+	var id uuid.UUID
+	err := row.Scan(&id)
+	return id, err
+}
+
 const roleUpdate = `-- name: RoleUpdate :one
 UPDATE roles SET name = $1, description = $2,
   permissions = $3, updated_at = now()
@@ -198,5 +226,24 @@ func (q *Queries) RoleUpdate(ctx context.Context, arg RoleUpdateParams) (Role, e
 		&i.CreatedAt,
 		&i.UpdatedAt,
 	)
+	return i, err
+}
+
+const roleUsage = `-- name: RoleUsage :one
+SELECT
+  (SELECT count(*) FROM users u WHERE u.organization_id = $1 AND u.role_id = $2) AS users,
+  (SELECT count(*) FROM api_keys k WHERE k.organization_id = $1 AND k.role_id = $2 AND k.revoked_at IS NULL) AS api_keys
+`
+
+type RoleUsageRow struct {
+	Users   int64
+	ApiKeys int64
+}
+
+// Who holds a role: users (active or not) and unrevoked API keys.
+func (q *Queries) RoleUsage(ctx context.Context, organizationID uuid.UUID, iD uuid.UUID) (RoleUsageRow, error) {
+	row := q.db.QueryRow(ctx, roleUsage, organizationID, iD)
+	var i RoleUsageRow
+	err := row.Scan(&i.Users, &i.ApiKeys)
 	return i, err
 }

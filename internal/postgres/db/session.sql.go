@@ -36,12 +36,3 @@ func (q *Queries) SessionRole(ctx context.Context) (SessionRoleRow, error) {
 	err := row.Scan(&i.Rolname, &i.Rolsuper, &i.Rolbypassrls)
 	return i, err
 }
-
-const tenantSet = `-- name: TenantSet :exec
-SELECT set_config('app.current_org_id', $1::text, true)
-`
-
-func (q *Queries) TenantSet(ctx context.Context, orgID string) error {
-	_, err := q.db.Exec(ctx, tenantSet, orgID)
-	return err
-}

@@ -146,6 +146,82 @@ func (q *Queries) UserGet(ctx context.Context, organizationID uuid.UUID, iD uuid
 	return i, err
 }
 
+const userGetWithRole = `-- name: UserGetWithRole :one
+SELECT u.organization_id, u.id, u.email, u.full_name, u.password_hash, u.role_id, u.is_active, u.is_platform_admin, u.last_login_at, u.password_changed_at, u.created_at, u.updated_at, r.key AS role_key, r.is_system AS role_is_system, r.permissions AS role_permissions
+FROM users u
+JOIN roles r ON r.organization_id = u.organization_id AND r.id = u.role_id
+WHERE u.organization_id = $1 AND u.id = $2
+`
+
+type UserGetWithRoleRow struct {
+	User            User
+	RoleKey         string
+	RoleIsSystem    bool
+	RolePermissions []string
+}
+
+func (q *Queries) UserGetWithRole(ctx context.Context, organizationID uuid.UUID, iD uuid.UUID) (UserGetWithRoleRow, error) {
+	row := q.db.QueryRow(ctx, userGetWithRole, organizationID, iD)
+	var i UserGetWithRoleRow
+	err := row.Scan(
+		&i.User.OrganizationID,
+		&i.User.ID,
+		&i.User.Email,
+		&i.User.FullName,
+		&i.User.PasswordHash,
+		&i.User.RoleID,
+		&i.User.IsActive,
+		&i.User.IsPlatformAdmin,
+		&i.User.LastLoginAt,
+		&i.User.PasswordChangedAt,
+		&i.User.CreatedAt,
+		&i.User.UpdatedAt,
+		&i.RoleKey,
+		&i.RoleIsSystem,
+		&i.RolePermissions,
+	)
+	return i, err
+}
+
+const userGetWithRoleForUpdate = `-- name: UserGetWithRoleForUpdate :one
+SELECT u.organization_id, u.id, u.email, u.full_name, u.password_hash, u.role_id, u.is_active, u.is_platform_admin, u.last_login_at, u.password_changed_at, u.created_at, u.updated_at, r.key AS role_key, r.is_system AS role_is_system, r.permissions AS role_permissions
+FROM users u
+JOIN roles r ON r.organization_id = u.organization_id AND r.id = u.role_id
+WHERE u.organization_id = $1 AND u.id = $2
+FOR NO KEY UPDATE OF u
+`
+
+type UserGetWithRoleForUpdateRow struct {
+	User            User
+	RoleKey         string
+	RoleIsSystem    bool
+	RolePermissions []string
+}
+
+// Locks the user for a read-modify-write (merge patch, delete).
+func (q *Queries) UserGetWithRoleForUpdate(ctx context.Context, organizationID uuid.UUID, iD uuid.UUID) (UserGetWithRoleForUpdateRow, error) {
+	row := q.db.QueryRow(ctx, userGetWithRoleForUpdate, organizationID, iD)
+	var i UserGetWithRoleForUpdateRow
+	err := row.Scan(
+		&i.User.OrganizationID,
+		&i.User.ID,
+		&i.User.Email,
+		&i.User.FullName,
+		&i.User.PasswordHash,
+		&i.User.RoleID,
+		&i.User.IsActive,
+		&i.User.IsPlatformAdmin,
+		&i.User.LastLoginAt,
+		&i.User.PasswordChangedAt,
+		&i.User.CreatedAt,
+		&i.User.UpdatedAt,
+		&i.RoleKey,
+		&i.RoleIsSystem,
+		&i.RolePermissions,
+	)
+	return i, err
+}
+
 const userInsert = `-- name: UserInsert :one
 INSERT INTO users (organization_id, id, email, full_name, password_hash, role_id, is_platform_admin)
 VALUES ($1, $2, $3, $4, $5, $6, $7)

@@ -9,12 +9,12 @@ VALUES (sqlc.arg(organization_id), sqlc.arg(id), sqlc.arg(name), sqlc.arg(prefix
 RETURNING *;
 
 -- name: APIKeyGet :one
-SELECT k.*, r.key AS role_key FROM api_keys k
+SELECT sqlc.embed(k), r.key AS role_key FROM api_keys k
 JOIN roles r ON r.organization_id = k.organization_id AND r.id = k.role_id
 WHERE k.organization_id = sqlc.arg(organization_id) AND k.id = sqlc.arg(id);
 
 -- name: APIKeyList :many
-SELECT k.*, r.key AS role_key FROM api_keys k
+SELECT sqlc.embed(k), r.key AS role_key FROM api_keys k
 JOIN roles r ON r.organization_id = k.organization_id AND r.id = k.role_id
 WHERE k.organization_id = sqlc.arg(organization_id)
   AND (sqlc.narg(after)::uuid IS NULL OR k.id < sqlc.narg(after))
@@ -40,3 +40,9 @@ WHERE k.organization_id = sqlc.arg(organization_id) AND k.id = sqlc.arg(id);
 UPDATE api_keys SET last_used_at = now()
 WHERE organization_id = sqlc.arg(organization_id) AND id = sqlc.arg(id)
   AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute');
+
+-- name: APIKeyDeleteRevokedByRole :execrows
+-- Revoked keys only keep a role from being deleted; their history stays in
+-- the audit log.
+DELETE FROM api_keys
+WHERE organization_id = sqlc.arg(organization_id) AND role_id = sqlc.arg(role_id) AND revoked_at IS NOT NULL;

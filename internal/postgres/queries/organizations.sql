@@ -6,6 +6,10 @@ RETURNING *;
 -- name: OrganizationGet :one
 SELECT * FROM organizations WHERE id = sqlc.arg(id);
 
+-- name: OrganizationGetForUpdate :one
+-- Locks the row for a read-modify-write (a merge patch, a status change).
+SELECT * FROM organizations WHERE id = sqlc.arg(id) FOR NO KEY UPDATE;
+
 -- name: OrganizationUpdate :one
 UPDATE organizations SET
   name = sqlc.arg(name),
@@ -26,4 +30,6 @@ WHERE id = sqlc.arg(id)
 RETURNING *;
 
 -- name: AdminOrganizationList :many
-SELECT * FROM admin_organization_list(sqlc.narg(after)::uuid, sqlc.arg(lim)::integer);
+-- Every organization, newest first, optionally of one status: the platform
+-- administrators' cross-tenant read, through the privileged function.
+SELECT * FROM admin_organization_list(sqlc.narg(after)::uuid, sqlc.arg(lim)::integer, sqlc.narg(status)::text);

@@ -26,6 +26,22 @@ RETURNING *;
 DELETE FROM roles
 WHERE organization_id = sqlc.arg(organization_id) AND id = sqlc.arg(id) AND NOT is_system;
 
--- name: RoleInUse :one
-SELECT EXISTS (SELECT 1 FROM users u WHERE u.organization_id = sqlc.arg(organization_id) AND u.role_id = sqlc.arg(id))
-    OR EXISTS (SELECT 1 FROM api_keys k WHERE k.organization_id = sqlc.arg(organization_id) AND k.role_id = sqlc.arg(id) AND k.revoked_at IS NULL);
+-- name: RoleGetForUpdate :one
+-- Locks a role for a read-modify-write. NO KEY UPDATE does not block users
+-- and API keys that reference the role (their foreign keys take KEY SHARE).
+SELECT * FROM roles
+WHERE organization_id = sqlc.arg(organization_id) AND id = sqlc.arg(id)
+FOR NO KEY UPDATE;
+
+-- name: RoleLockByKey :one
+-- Serializes changes that take a user out of a role (the owner role: the
+-- last active owner must stay) without blocking users joining it.
+SELECT id FROM roles
+WHERE organization_id = sqlc.arg(organization_id) AND key = sqlc.arg(key)
+FOR NO KEY UPDATE;
+
+-- name: RoleUsage :one
+-- Who holds a role: users (active or not) and unrevoked API keys.
+SELECT
+  (SELECT count(*) FROM users u WHERE u.organization_id = sqlc.arg(organization_id) AND u.role_id = sqlc.arg(id)) AS users,
+  (SELECT count(*) FROM api_keys k WHERE k.organization_id = sqlc.arg(organization_id) AND k.role_id = sqlc.arg(id) AND k.revoked_at IS NULL) AS api_keys;

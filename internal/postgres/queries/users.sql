@@ -52,3 +52,17 @@ FROM users u
 JOIN roles r ON r.organization_id = u.organization_id AND r.id = u.role_id
 JOIN organizations o ON o.id = u.organization_id
 WHERE u.organization_id = sqlc.arg(organization_id) AND u.id = sqlc.arg(id);
+
+-- name: UserGetWithRole :one
+SELECT sqlc.embed(u), r.key AS role_key, r.is_system AS role_is_system, r.permissions AS role_permissions
+FROM users u
+JOIN roles r ON r.organization_id = u.organization_id AND r.id = u.role_id
+WHERE u.organization_id = sqlc.arg(organization_id) AND u.id = sqlc.arg(id);
+
+-- name: UserGetWithRoleForUpdate :one
+-- Locks the user for a read-modify-write (merge patch, delete).
+SELECT sqlc.embed(u), r.key AS role_key, r.is_system AS role_is_system, r.permissions AS role_permissions
+FROM users u
+JOIN roles r ON r.organization_id = u.organization_id AND r.id = u.role_id
+WHERE u.organization_id = sqlc.arg(organization_id) AND u.id = sqlc.arg(id)
+FOR NO KEY UPDATE OF u;

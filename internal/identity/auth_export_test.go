@@ -1,0 +1,4 @@
+package identity
+
+// LoginDelay exposes loginDelay to the external tests.
+var LoginDelay = loginDelay

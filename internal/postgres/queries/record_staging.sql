@@ -1,0 +1,295 @@
+-- The set-based load of service records. A load (CSV import, DMS pull,
+-- push batch, single create) runs in one transaction:
+--   RecordStagingSettings → RecordStagingCreate → COPY (pgx CopyFrom)
+--   → RecordStagingAnalyze → RecordStagingDedupe → RecordLockOrganization
+--   → RecordStagingCustomersAdopt → RecordStagingCustomersUpsertByDMSID
+--   → RecordStagingCustomersInsertByPhone → RecordStagingCustomersResolveByDMSID
+--   → RecordStagingCustomersResolveByPhone → RecordStagingVehiclesUpsertByVIN
+--   → RecordStagingVehiclesInsertWithoutVIN → RecordStagingMerge
+-- so a failure anywhere leaves nothing behind. Rows are told apart by
+-- their line (a file line, or a batch index), unique within a load.
+-- "Created in this load" is created_at = now(): now() is the transaction's
+-- start, which rows written earlier cannot carry.
+
+-- name: RecordLockOrganization :exec
+-- Record writes of one organization take turns: customers are matched by
+-- phone, which no unique constraint guards (a household shares a number).
+SELECT pg_advisory_xact_lock(hashtextextended('service_records:' || sqlc.arg(organization_id)::uuid::text, 0));
+
+-- name: RecordStagingSettings :exec
+-- For the rest of the load's transaction: no JIT (the merge's estimates
+-- cross jit_above_cost at a few thousand rows, and compiling its
+-- expressions costs seconds, more than it saves), and room to sort and
+-- hash the staged rows in memory.
+SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true);
+
+-- name: RecordStagingCreate :exec
+-- Must match service_record_staging in sqlc_catalog.sql.
+CREATE TEMP TABLE service_record_staging (
+  line             integer NOT NULL,
+  ro_number        text NOT NULL,
+  service_date     date NOT NULL,
+  closed_at        timestamptz,
+  status           text NOT NULL,
+  service_type     text,
+  op_codes         text[] NOT NULL,
+  advisor_name     text,
+  mileage          integer,
+  total_amount     bigint,
+  pay_type         text,
+  dms_customer_id  text,
+  first_name       text NOT NULL,
+  last_name        text NOT NULL,
+  phone            text NOT NULL,
+  email            text,
+  address          text,
+  city             text,
+  state            text,
+  postal_code      text,
+  vin              text,
+  year             integer,
+  make             text,
+  model            text,
+  trim             text,
+  raw              jsonb NOT NULL,
+  customer_id      uuid
+) ON COMMIT DROP;
+
+-- name: RecordStagingAnalyze :exec
+-- Autovacuum never analyzes temporary tables; the merge's joins and
+-- groupings need the row count and these columns' distinct values.
+ANALYZE service_record_staging (ro_number, dms_customer_id, phone, vin, make);
+
+-- name: RecordStagingDedupe :many
+-- An RO number twice in one load: the later line wins; the earlier ones are
+-- dropped and returned (at most lim of them; total counts them all).
+WITH dup AS (
+  SELECT ro_number, max(line) AS kept_line
+  FROM service_record_staging
+  GROUP BY ro_number
+  HAVING count(*) > 1
+), dropped AS (
+  DELETE FROM service_record_staging s
+  USING dup d
+  WHERE s.ro_number = d.ro_number AND s.line < d.kept_line
+  RETURNING s.line, s.ro_number
+)
+SELECT dr.line, dr.ro_number, d.kept_line::integer AS kept_line, (count(*) OVER ())::integer AS total
+FROM dropped dr
+JOIN dup d ON d.ro_number = dr.ro_number
+ORDER BY dr.line
+LIMIT sqlc.arg(lim);
+
+-- name: RecordStagingCustomersAdopt :execrows
+-- A customer known only by phone (created by the API before the DMS id was
+-- known) takes the DMS id of a loaded row with the same phone, instead of
+-- a second customer being created. One customer per DMS id, one DMS id per
+-- customer.
+UPDATE customers c
+SET dms_customer_id = m.dms_customer_id, updated_at = now()
+FROM (
+  SELECT DISTINCT ON (p.dms_customer_id) p.customer_id, p.dms_customer_id
+  FROM (
+    SELECT DISTINCT ON (t.id) t.id AS customer_id, s.dms_customer_id
+    FROM service_record_staging s
+    JOIN customers t
+      ON t.organization_id = sqlc.arg(organization_id) AND t.phone = s.phone AND t.dms_customer_id IS NULL
+    WHERE s.dms_customer_id IS NOT NULL
+      AND NOT EXISTS (
+        SELECT 1 FROM customers x
+        WHERE x.organization_id = sqlc.arg(organization_id) AND x.dms_customer_id = s.dms_customer_id)
+    ORDER BY t.id, s.service_date DESC, s.line DESC
+  ) p
+  ORDER BY p.dms_customer_id, p.customer_id
+) m
+WHERE c.organization_id = sqlc.arg(organization_id) AND c.id = m.customer_id;
+
+-- name: RecordStagingCustomersUpsertByDMSID :one
+-- Customers with a DMS id: created, or updated from their latest record in
+-- the load (a non-empty value replaces, an empty one keeps). Unchanged
+-- customers are not written.
+WITH src AS (
+  SELECT DISTINCT ON (s.dms_customer_id) s.*
+  FROM service_record_staging s
+  WHERE s.dms_customer_id IS NOT NULL
+  ORDER BY s.dms_customer_id, s.service_date DESC, s.line DESC
+), up AS (
+  INSERT INTO customers AS c (organization_id, dms_customer_id, first_name, last_name, phone, email, address, city, state, postal_code)
+  SELECT sqlc.arg(organization_id), src.dms_customer_id, src.first_name, src.last_name, src.phone,
+         src.email, src.address, src.city, src.state, src.postal_code
+  FROM src
+  ON CONFLICT (organization_id, dms_customer_id) WHERE dms_customer_id IS NOT NULL DO UPDATE SET
+    first_name  = COALESCE(NULLIF(EXCLUDED.first_name, ''), c.first_name),
+    last_name   = COALESCE(NULLIF(EXCLUDED.last_name, ''), c.last_name),
+    phone       = EXCLUDED.phone,
+    email       = COALESCE(EXCLUDED.email, c.email),
+    address     = COALESCE(EXCLUDED.address, c.address),
+    city        = COALESCE(EXCLUDED.city, c.city),
+    state       = COALESCE(EXCLUDED.state, c.state),
+    postal_code = COALESCE(EXCLUDED.postal_code, c.postal_code),
+    updated_at  = now()
+  WHERE (c.first_name, c.last_name, c.phone, c.email, c.address, c.city, c.state, c.postal_code)
+    IS DISTINCT FROM (COALESCE(NULLIF(EXCLUDED.first_name, ''), c.first_name), COALESCE(NULLIF(EXCLUDED.last_name, ''), c.last_name),
+                      EXCLUDED.phone, COALESCE(EXCLUDED.email, c.email), COALESCE(EXCLUDED.address, c.address),
+                      COALESCE(EXCLUDED.city, c.city), COALESCE(EXCLUDED.state, c.state), COALESCE(EXCLUDED.postal_code, c.postal_code))
+  RETURNING c.created_at = now() AS created
+)
+SELECT (count(*) FILTER (WHERE created))::integer AS created,
+       (count(*) FILTER (WHERE NOT created))::integer AS updated
+FROM up;
+
+-- name: RecordStagingCustomersInsertByPhone :one
+-- Rows without a DMS id are the customer of their phone number; a number
+-- no customer has yet gets a new customer, from its latest row. A matched
+-- customer is not changed: a phone can be a household's.
+WITH src AS (
+  SELECT DISTINCT ON (s.phone) s.*
+  FROM service_record_staging s
+  WHERE s.dms_customer_id IS NULL
+    AND NOT EXISTS (
+      SELECT 1 FROM customers c WHERE c.organization_id = sqlc.arg(organization_id) AND c.phone = s.phone)
+  ORDER BY s.phone, s.service_date DESC, s.line DESC
+), ins AS (
+  INSERT INTO customers (organization_id, first_name, last_name, phone, email, address, city, state, postal_code)
+  SELECT sqlc.arg(organization_id), src.first_name, src.last_name, src.phone, src.email, src.address, src.city, src.state, src.postal_code
+  FROM src
+  RETURNING 1
+)
+SELECT count(*)::integer AS created FROM ins;
+
+-- name: RecordStagingCustomersResolveByDMSID :exec
+UPDATE service_record_staging s
+SET customer_id = c.id
+FROM customers c
+WHERE c.organization_id = sqlc.arg(organization_id)
+  AND s.dms_customer_id IS NOT NULL
+  AND c.dms_customer_id = s.dms_customer_id;
+
+-- name: RecordStagingCustomersResolveByPhone :exec
+-- Among customers sharing a number, the one known by phone alone comes
+-- first, then the most recently updated.
+UPDATE service_record_staging s
+SET customer_id = m.id
+FROM (
+  SELECT DISTINCT ON (c.phone) c.phone, c.id
+  FROM customers c
+  WHERE c.organization_id = sqlc.arg(organization_id)
+    AND c.phone IN (SELECT x.phone FROM service_record_staging x WHERE x.dms_customer_id IS NULL)
+  ORDER BY c.phone, (c.dms_customer_id IS NOT NULL), c.updated_at DESC, c.id DESC
+) m
+WHERE s.dms_customer_id IS NULL AND m.phone = s.phone;
+
+-- name: RecordStagingVehiclesUpsertByVIN :one
+-- Vehicles are identified by VIN: created, or updated from their latest
+-- record in the load (the latest customer owns it; an absent year, make,
+-- model or trim keeps the stored one).
+WITH src AS (
+  SELECT DISTINCT ON (s.vin) s.vin, s.customer_id, s.year, s.make, s.model, s.trim
+  FROM service_record_staging s
+  WHERE s.vin IS NOT NULL
+  ORDER BY s.vin, s.service_date DESC, s.line DESC
+), up AS (
+  INSERT INTO vehicles AS v (organization_id, customer_id, vin, year, make, model, trim)
+  SELECT sqlc.arg(organization_id), src.customer_id, src.vin, src.year, src.make, src.model, src.trim
+  FROM src
+  ON CONFLICT (organization_id, vin) WHERE vin IS NOT NULL DO UPDATE SET
+    customer_id = EXCLUDED.customer_id,
+    year        = COALESCE(EXCLUDED.year, v.year),
+    make        = COALESCE(EXCLUDED.make, v.make),
+    model       = COALESCE(EXCLUDED.model, v.model),
+    trim        = COALESCE(EXCLUDED.trim, v.trim),
+    updated_at  = now()
+  WHERE (v.customer_id, v.year, v.make, v.model, v.trim)
+    IS DISTINCT FROM (EXCLUDED.customer_id, COALESCE(EXCLUDED.year, v.year), COALESCE(EXCLUDED.make, v.make),
+                      COALESCE(EXCLUDED.model, v.model), COALESCE(EXCLUDED.trim, v.trim))
+  RETURNING v.created_at = now() AS created
+)
+SELECT (count(*) FILTER (WHERE created))::integer AS created,
+       (count(*) FILTER (WHERE NOT created))::integer AS updated
+FROM up;
+
+-- name: RecordStagingVehiclesInsertWithoutVIN :one
+-- A row without a VIN but with a make is its customer's vehicle of that
+-- year, make and model: matched, or created.
+WITH src AS (
+  SELECT DISTINCT ON (s.customer_id, lower(s.make), lower(COALESCE(s.model, '')), s.year)
+         s.customer_id, s.year, s.make, s.model, s.trim
+  FROM service_record_staging s
+  WHERE s.vin IS NULL AND s.make IS NOT NULL
+    AND NOT EXISTS (
+      SELECT 1 FROM vehicles v
+      WHERE v.organization_id = sqlc.arg(organization_id) AND v.customer_id = s.customer_id AND v.vin IS NULL
+        AND lower(v.make) = lower(s.make) AND lower(COALESCE(v.model, '')) = lower(COALESCE(s.model, ''))
+        AND v.year IS NOT DISTINCT FROM s.year)
+  ORDER BY s.customer_id, lower(s.make), lower(COALESCE(s.model, '')), s.year, s.service_date DESC, s.line DESC
+), ins AS (
+  INSERT INTO vehicles (organization_id, customer_id, year, make, model, trim)
+  SELECT sqlc.arg(organization_id), src.customer_id, src.year, src.make, src.model, src.trim
+  FROM src
+  RETURNING 1
+)
+SELECT count(*)::integer AS created FROM ins;
+
+-- name: RecordStagingMerge :one
+-- The records: inserted, or updated when anything differs (idempotent on
+-- (organization_id, ro_number): loading the same rows again writes
+-- nothing).
+WITH up AS (
+  INSERT INTO service_records AS r (
+    organization_id, customer_id, vehicle_id, ro_number, service_date, closed_at, service_type, op_codes,
+    advisor_name, mileage, total_amount, currency, pay_type, status, source, dms_integration_id, raw)
+  SELECT sqlc.arg(organization_id), s.customer_id, COALESCE(v.id, vn.id), s.ro_number, s.service_date, s.closed_at,
+         s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, sqlc.arg(currency)::text, s.pay_type,
+         s.status, sqlc.arg(source)::text, sqlc.narg(dms_integration_id)::uuid, s.raw
+  FROM service_record_staging s
+  LEFT JOIN vehicles v
+    ON v.organization_id = sqlc.arg(organization_id) AND s.vin IS NOT NULL AND v.vin = s.vin
+  LEFT JOIN (
+    -- The VIN-less vehicles of the loaded customers, one per year, make and
+    -- model (a hash join, not a lookup per row).
+    SELECT DISTINCT ON (x.customer_id, lower(x.make), lower(COALESCE(x.model, '')), COALESCE(x.year, 0))
+           x.id, x.customer_id, lower(x.make) AS make_key, lower(COALESCE(x.model, '')) AS model_key, COALESCE(x.year, 0) AS year_key
+    FROM vehicles x
+    WHERE x.organization_id = sqlc.arg(organization_id) AND x.vin IS NULL AND x.make IS NOT NULL
+      AND x.customer_id IN (SELECT k.customer_id FROM service_record_staging k WHERE k.vin IS NULL)
+    ORDER BY x.customer_id, lower(x.make), lower(COALESCE(x.model, '')), COALESCE(x.year, 0), x.id
+  ) vn
+    ON s.vin IS NULL AND vn.customer_id = s.customer_id AND vn.make_key = lower(s.make)
+   AND vn.model_key = lower(COALESCE(s.model, '')) AND vn.year_key = COALESCE(s.year, 0)
+  ON CONFLICT (organization_id, ro_number) DO UPDATE SET
+    customer_id        = EXCLUDED.customer_id,
+    vehicle_id         = EXCLUDED.vehicle_id,
+    service_date       = EXCLUDED.service_date,
+    closed_at          = EXCLUDED.closed_at,
+    service_type       = EXCLUDED.service_type,
+    op_codes           = EXCLUDED.op_codes,
+    advisor_name       = EXCLUDED.advisor_name,
+    mileage            = EXCLUDED.mileage,
+    total_amount       = EXCLUDED.total_amount,
+    currency           = EXCLUDED.currency,
+    pay_type           = EXCLUDED.pay_type,
+    status             = EXCLUDED.status,
+    source             = EXCLUDED.source,
+    dms_integration_id = EXCLUDED.dms_integration_id,
+    raw                = EXCLUDED.raw,
+    updated_at         = now()
+  WHERE (r.customer_id, r.vehicle_id, r.service_date, r.closed_at, r.service_type, r.op_codes, r.advisor_name,
+         r.mileage, r.total_amount, r.currency, r.pay_type, r.status, r.source, r.dms_integration_id, r.raw)
+    IS DISTINCT FROM
+        (EXCLUDED.customer_id, EXCLUDED.vehicle_id, EXCLUDED.service_date, EXCLUDED.closed_at, EXCLUDED.service_type,
+         EXCLUDED.op_codes, EXCLUDED.advisor_name, EXCLUDED.mileage, EXCLUDED.total_amount, EXCLUDED.currency,
+         EXCLUDED.pay_type, EXCLUDED.status, EXCLUDED.source, EXCLUDED.dms_integration_id, EXCLUDED.raw)
+  RETURNING r.created_at = now() AS created
+)
+SELECT (count(*) FILTER (WHERE created))::integer AS inserted,
+       (count(*) FILTER (WHERE NOT created))::integer AS updated
+FROM up;
+
+-- name: RecordStagingResults :many
+-- What became of each staged row (push batches and single creates).
+SELECT s.line, r.id,
+       (r.created_at = now())::bool AS created,
+       (r.updated_at = now())::bool AS changed
+FROM service_record_staging s
+JOIN service_records r ON r.organization_id = sqlc.arg(organization_id) AND r.ro_number = s.ro_number
+ORDER BY s.line;
