@@ -78,7 +78,7 @@ func importCSV(ctx context.Context, cfg *config.Config, log *slog.Logger, args [
 	if err != nil {
 		return err
 	}
-	defer d.close(log)
+	defer d.close(log) //nolint:contextcheck // closing runs after ctx may have ended, like every subcommand's
 	svc := newServices(cfg, d)
 	records := &record.Service{DB: svc.db, Log: log}
 	org, err := resolveOrganization(ctx, records, *orgRef)

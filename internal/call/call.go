@@ -20,6 +20,15 @@
 // Every step is idempotent: River runs jobs at least once, providers deliver
 // webhooks more than once and out of order, and a replayed report changes
 // nothing.
+//
+// Wiring (the River client enqueues, so it is set after it is built):
+//
+//	calls := &call.Service{DB: database, Blob: store, WebhookSecret: secret,
+//		RecordingHosts: []string{"storage.vapi.ai"}, Metrics: m, Log: log}
+//	workers := river.NewWorkers()
+//	call.RegisterWorkers(workers, calls)
+//	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Workers: workers, ...})
+//	calls.Jobs = client
 package call
 
 import (

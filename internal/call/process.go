@@ -80,7 +80,8 @@ func (s *Service) ProcessEvent(ctx context.Context, eventID uuid.UUID) error {
 	case rt.fail != "":
 		return s.settleSystem(ctx, eventID, eventFailed, rt.fail, rt)
 	case rt.orphan != "":
-		if s.now().Sub(ev.ReceivedAt) < s.orphanGrace() {
+		// The grace is real time since the delivery, whatever s.Now says.
+		if time.Since(ev.ReceivedAt) < s.orphanGrace() {
 			return &OrphanError{Reason: rt.orphan, RetryAfter: min(orphanRetry, s.orphanGrace())}
 		}
 		return s.settleSystem(ctx, eventID, eventFailed, rt.orphan, rt)

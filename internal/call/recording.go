@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/autopulse/autopulse/internal/blob"
+	"github.com/autopulse/autopulse/internal/fault"
 	"github.com/autopulse/autopulse/internal/postgres"
 	"github.com/autopulse/autopulse/internal/postgres/db"
 )
@@ -74,10 +75,12 @@ func (s *Service) DownloadRecording(ctx context.Context, org, audioFileID uuid.U
 		af, err = tx.AudioFileGet(ctx, org, audioFileID)
 		return err
 	})
-	if err != nil {
+	switch {
+	case fault.Is(err, fault.NotFound):
+		return nil // the call (and its audio file) was deleted
+	case err != nil:
 		return err
-	}
-	if af.Status != audioPending {
+	case af.Status != audioPending:
 		return nil
 	}
 	obj, err := s.fetchRecording(ctx, org, af)

@@ -22,7 +22,7 @@ const (
 
 // DevJWTSecret signs tokens in development when no secret is configured.
 // Production refuses to start with it.
-const DevJWTSecret = "autopulse-development-secret-do-not-use-in-production"
+const DevJWTSecret = "autopulse-development-secret-do-not-use-in-production" //nolint:gosec // G101: the published development default that production refuses
 
 // Config is the whole runtime configuration.
 type Config struct {
@@ -209,7 +209,7 @@ func (r *reader) secret(name string) string {
 		r.errs = append(r.errs, fmt.Errorf("both %s and %s_FILE are set; set one", name, name))
 		return ""
 	case file != "":
-		b, err := os.ReadFile(file)
+		b, err := os.ReadFile(file) //nolint:gosec // G304: the operator names the secret file (NAME_FILE)
 		if err != nil {
 			r.errs = append(r.errs, fmt.Errorf("%s_FILE: %w", name, err))
 			return ""

@@ -132,21 +132,22 @@ func (s *Service) claimTarget(ctx context.Context, job *river.Job[DialArgs]) (st
 			if err != nil && !fault.Is(postgres.Translate(err), fault.NotFound) {
 				return err
 			}
-			if err != nil || c.DialClaimedAt == nil || c.Status == "failed" {
+			att.callID, att.number = c.ID, int(t.Attempts)
+			switch {
+			case err == nil && c.ProviderCallID != nil:
+				// A webhook already told us the provider's id.
+				return s.recordTx(ctx, tx, job, att, *c.ProviderCallID)
+			case err != nil || c.DialClaimedAt == nil || c.Status != "dialing":
 				// No live claim behind the status: give the attempt back.
 				now := s.now()
 				_, err := tx.TargetReleaseDial(ctx, db.TargetReleaseDialParams{
 					CallID: c.ID, NextAttemptAt: now, Rule: RuleDialProviderError, DecidedAt: now,
-					Reason:         "the target was left dialing without a live call; it waits again",
+					Reason:         "the target was left dialing without a call in progress; it waits again",
 					OrganizationID: a.OrganizationID, ID: t.ID, Attempts: t.Attempts,
 				})
 				return err
 			}
-			att.callID, att.number, att.claimedAt = c.ID, int(t.Attempts), *c.DialClaimedAt
-			if c.ProviderCallID != nil {
-				// A webhook already told us the provider's id.
-				return s.recordTx(ctx, tx, job, att, *c.ProviderCallID)
-			}
+			att.claimedAt = *c.DialClaimedAt
 			st = stepReconcile
 			return nil
 		}

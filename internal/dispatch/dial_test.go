@@ -266,3 +266,49 @@ func TestDispatchClaimRechecksTheRules(t *testing.T) {
 	require.Equal(t, time.Date(2026, 3, 11, 12, 0, 0, 0, time.UTC), st.Next.UTC(), "08:00 the next morning")
 	require.Zero(t, e.dials.total())
 }
+
+// TestDispatchRequeuesLostClaims: targets left dialing by a dial job that
+// is gone (discarded, or lost with a worker River never rescued) are
+// picked up by the scheduler and reconciled: the one the provider has is
+// recorded, the one it lacks is dialled, each once.
+func TestDispatchRequeuesLostClaims(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	org := e.org(t, orgOpts{})
+	campaign := e.campaign(t, org, campaignOpts{})
+	claimedAt := e.clock.Now().Add(-20 * time.Minute)
+	lost := func(i int) (uuid.UUID, uuid.UUID) {
+		id := e.target(t, org, campaign, targetOpts{Phone: phone(i), Status: "dialing", Attempts: 1, LastAttempt: &claimedAt})
+		call := uuid.Must(uuid.NewV7())
+		e.exec(t, `INSERT INTO calls (organization_id, id, campaign_id, target_id, to_number, status, dial_claimed_at, created_at)
+			VALUES ($1, $2, $3, $4, $5, 'dialing', $6, $6)`, org, call, campaign, id, phone(i), claimedAt)
+		return id, call
+	}
+	placed, placedCall := lost(1)
+	unplaced, _ := lost(2)
+	// The provider has the first call (its response was lost with the job).
+	_, err := e.vapi.Dial(context.Background(), voice.DialRequest{
+		CallID: placedCall, OrganizationID: org, ToNumber: phone(1), Disclosure: "This call is recorded.",
+	})
+	require.NoError(t, err)
+
+	svc := e.service(nil)
+	e.startRiver(t, svc)
+	res, err := svc.Pass(context.Background(), e.clock.Now(), uuid.Nil)
+	require.NoError(t, err)
+	require.Equal(t, 2, res.Requeued)
+	e.waitJobs(t)
+	for _, id := range []uuid.UUID{placed, unplaced} {
+		require.Equal(t, "in_call", e.targetState(t, id).Status)
+		calls := e.callsOf(t, id)
+		require.Len(t, calls, 1)
+		require.NotNil(t, calls[0].ProviderCallID)
+	}
+	require.Equal(t, 1, e.dials.count(phone(1)))
+	require.Equal(t, 1, e.dials.count(phone(2)))
+
+	// Nothing is left behind: a later pass requeues nothing.
+	res, err = svc.Pass(context.Background(), e.clock.Now().Add(time.Hour), uuid.Nil)
+	require.NoError(t, err)
+	require.Zero(t, res.Requeued)
+}

@@ -102,6 +102,7 @@ const (
 	DefaultHoldRecheck         = 5 * time.Minute
 	DefaultInFlightTimeout     = 2 * time.Hour
 	DefaultWindowMargin        = time.Minute
+	DefaultStaleClaimAfter     = 15 * time.Minute
 	DefaultProviderName        = "vapi"
 )
 
@@ -184,6 +185,10 @@ type Service struct {
 	// sooner than this (default 1 min), so a dial never leaves after the
 	// window has closed.
 	WindowMargin time.Duration
+	// StaleClaimAfter: a target still dialing (or a call placed by hand
+	// still unplaced) this long after its claim gets its dial job enqueued
+	// again by the next pass, in case the job was lost (default 15 min).
+	StaleClaimAfter time.Duration
 
 	// ActivateDue starts the organization's scheduled campaigns whose start
 	// has come, inside the pass's tenant transaction (campaign.ActivateDueTx).
@@ -259,3 +264,7 @@ func (s *Service) inFlightTimeout() time.Duration {
 }
 
 func (s *Service) windowMargin() time.Duration { return orDefault(s.WindowMargin, DefaultWindowMargin) }
+
+func (s *Service) staleClaimAfter() time.Duration {
+	return orDefault(s.StaleClaimAfter, DefaultStaleClaimAfter)
+}

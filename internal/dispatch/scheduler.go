@@ -2,6 +2,8 @@ package dispatch
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -20,6 +22,7 @@ type PassResult struct {
 	Held          int
 	Blocked       int
 	Skipped       int // due targets left alone: locked by a dial job or by another pass
+	Requeued      int // dial jobs enqueued again for claims left behind
 }
 
 // Decided is the number of decisions stored.
@@ -31,6 +34,7 @@ func (r *PassResult) add(o PassResult) {
 	r.Held += o.Held
 	r.Blocked += o.Blocked
 	r.Skipped += o.Skipped
+	r.Requeued += o.Requeued
 }
 
 // Pass decides the due targets at instant now, of every organization or
@@ -44,7 +48,14 @@ func (s *Service) Pass(ctx context.Context, now time.Time, org uuid.UUID) (PassR
 	var only *uuid.UUID
 	if org != uuid.Nil {
 		only = &org
+	} else {
+		n, err := s.requeueStale(ctx, now)
+		if err != nil {
+			return total, err
+		}
+		total.Requeued = n
 	}
+	var errs []error
 	for {
 		var due []db.DispatchDueTargetsRow
 		err := s.DB.InSystem(ctx, func(tx *postgres.Tx) error {
@@ -61,7 +72,13 @@ func (s *Service) Pass(ctx context.Context, now time.Time, org uuid.UUID) (PassR
 		for _, g := range groupByOrg(due) {
 			r, err := s.passOrg(ctx, g.org, g.targets, now)
 			if err != nil {
-				return total, err
+				if ctx.Err() != nil {
+					return total, err
+				}
+				// One tenant's failure must not stop the others' calls.
+				s.log().ErrorContext(ctx, "dispatch pass failed for an organization", "organization_id", g.org, "err", err)
+				errs = append(errs, fmt.Errorf("organization %s: %w", g.org, err))
+				continue
 			}
 			batch.add(r)
 		}
@@ -70,11 +87,39 @@ func (s *Service) Pass(ctx context.Context, now time.Time, org uuid.UUID) (PassR
 			break
 		}
 	}
-	if total.Decided() > 0 {
+	if total.Decided() > 0 || total.Requeued > 0 {
 		s.log().InfoContext(ctx, "dispatch pass", "organizations", total.Organizations, "allowed", total.Allowed,
-			"held", total.Held, "blocked", total.Blocked, "skipped", total.Skipped)
+			"held", total.Held, "blocked", total.Blocked, "skipped", total.Skipped, "requeued", total.Requeued)
 	}
-	return total, nil
+	return total, errors.Join(errs...)
+}
+
+// requeueStale enqueues again the dial jobs of claims left behind longer
+// than StaleClaimAfter (a job discarded, or lost with its worker before
+// River's rescuer could retry it). Uniqueness skips the jobs still alive;
+// the others reconcile before they dial. It returns how many it enqueued.
+func (s *Service) requeueStale(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	err := s.DB.InSystem(ctx, func(tx *postgres.Tx) error {
+		rows, err := tx.DispatchStaleClaims(ctx, now.Add(-s.staleClaimAfter()), int32(s.passLimit())) //nolint:gosec // a small configured limit
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		jobs := make([]river.InsertManyParams, len(rows))
+		for i, r := range rows {
+			jobs[i] = river.InsertManyParams{Args: DialArgs{
+				OrganizationID: r.OrganizationID, TargetID: r.TargetID, Attempt: int(r.Attempts), CallID: r.CallID,
+			}}
+		}
+		res, err := s.Jobs.InsertManyTx(ctx, tx.Tx, jobs)
+		for _, r := range res {
+			if !r.UniqueSkippedAsDuplicate {
+				n++
+			}
+		}
+		return err
+	})
+	return n, err
 }
 
 type orgTargets struct {

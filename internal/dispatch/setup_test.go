@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
@@ -142,19 +143,9 @@ func (e *env) service(p voice.Provider) *dispatch.Service {
 
 // startRiver runs svc's workers in-process until the test ends (or the
 // client is stopped), and makes the client svc's job inserter.
-func (e *env) startRiver(t testing.TB, svc *dispatch.Service) *river.Client[pgx.Tx] {
+func (e *env) startRiver(t testing.TB, svc *dispatch.Service, opts ...func(*river.Config)) *river.Client[pgx.Tx] {
 	t.Helper()
-	workers := river.NewWorkers()
-	require.NoError(t, dispatch.RegisterWorkers(workers, svc))
-	client, err := river.NewClient(riverpgxv5.New(e.db.App), &river.Config{
-		Workers:           workers,
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 8}},
-		Logger:            slog.New(slog.DiscardHandler),
-		FetchCooldown:     5 * time.Millisecond,
-		FetchPollInterval: 20 * time.Millisecond,
-		TestOnly:          true,
-	})
-	require.NoError(t, err)
+	client := newRiver(t, e.db.App, svc, opts...)
 	svc.Jobs = client
 	ctx, cancel := context.WithCancel(context.Background())
 	require.NoError(t, client.Start(ctx))
@@ -164,6 +155,27 @@ func (e *env) startRiver(t testing.TB, svc *dispatch.Service) *river.Client[pgx.
 		_ = client.StopAndCancel(sctx)
 		cancel()
 	})
+	return client
+}
+
+// newRiver builds a River client that runs svc's workers.
+func newRiver(t testing.TB, pool *pgxpool.Pool, svc *dispatch.Service, opts ...func(*river.Config)) *river.Client[pgx.Tx] {
+	t.Helper()
+	workers := river.NewWorkers()
+	require.NoError(t, dispatch.RegisterWorkers(workers, svc))
+	cfg := &river.Config{
+		Workers:           workers,
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 8}},
+		Logger:            slog.New(slog.DiscardHandler),
+		FetchCooldown:     5 * time.Millisecond,
+		FetchPollInterval: 20 * time.Millisecond,
+		TestOnly:          true,
+	}
+	for _, o := range opts {
+		o(cfg)
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), cfg)
+	require.NoError(t, err)
 	return client
 }
 

@@ -1,8 +1,10 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/autopulse/autopulse/internal/access"
+	"github.com/autopulse/autopulse/internal/vapi"
 )
 
 // BenchmarkUserListVsPgx measures GET /api/v1/users (authentication, RBAC,
@@ -132,3 +135,62 @@ func measure(b *testing.B, conns, n int, f func() error) (p50, p99 time.Duration
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func poolSize(n int) string { return fmt.Sprintf(" pool_max_conns=%d", n) }
+
+// BenchmarkWebhookAck measures POST /api/v1/webhooks/vapi as Vapi sees it:
+// signature check on the raw body, dedupe insert and job enqueue in one
+// transaction, 2xx — at 64 concurrent connections, each request a distinct
+// signed status update (so none is a duplicate). The baseline in the same
+// run is GET /healthz through the same server and middleware: what the
+// HTTP stack costs without the webhook's work. Jobs are inserted, not
+// worked, so processing does not compete with acknowledgement.
+//
+//	go run ./cmd/pgrun -- go test -run '^$' -bench WebhookAck -benchtime 20000x ./internal/httpapi/
+func BenchmarkWebhookAck(b *testing.B) {
+	const conns = 64
+	ctx := context.Background()
+	e := setupCalls(b, callOptions{noWorkers: true})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
+	var seq atomic.Int64
+	send := func(method, path string, body []byte, sign bool) error {
+		r, err := http.NewRequestWithContext(ctx, method, e.srv.URL+path, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		if sign {
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set(vapi.SignatureHeader, vapi.Sign([]byte(webhookSecret), body))
+		}
+		res, err := client.Do(r)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode/100 != 2 {
+			return fmt.Errorf("%s %s: status %d", method, path, res.StatusCode)
+		}
+		return nil
+	}
+	webhook := func() error {
+		n := seq.Add(1)
+		body := fmt.Appendf(nil, `{"message":{"type":"status-update","status":"ringing","timestamp":%d,"call":{"id":"bench-call-%d"}}}`,
+			time.Now().UnixMilli(), n)
+		return send(http.MethodPost, "/api/v1/webhooks/vapi", body, true)
+	}
+	healthz := func() error { return send(http.MethodGet, "/healthz", nil, false) }
+	require.NoError(b, webhook())
+	require.NoError(b, healthz())
+
+	b.ResetTimer()
+	p50, p99, rate := measure(b, conns, b.N, webhook)
+	hp50, hp99, hrate := measure(b, conns, b.N, healthz)
+	b.StopTimer()
+
+	b.ReportMetric(rate, "acks/s")
+	b.ReportMetric(ms(p50), "ack-p50-ms")
+	b.ReportMetric(ms(p99), "ack-p99-ms")
+	b.ReportMetric(hrate, "healthz-req/s")
+	b.ReportMetric(ms(hp50), "healthz-p50-ms")
+	b.ReportMetric(ms(hp99), "healthz-p99-ms")
+	b.ReportMetric(float64(p99)/float64(hp99), "p99-ratio")
+}

@@ -22,8 +22,8 @@ import (
 	"github.com/autopulse/autopulse/internal/call"
 	"github.com/autopulse/autopulse/internal/httpapi"
 	"github.com/autopulse/autopulse/internal/idempotency"
-	"github.com/autopulse/autopulse/internal/metrics"
 	"github.com/autopulse/autopulse/internal/identity"
+	"github.com/autopulse/autopulse/internal/metrics"
 	"github.com/autopulse/autopulse/internal/postgres"
 	"github.com/autopulse/autopulse/internal/postgres/pgtest"
 	"github.com/autopulse/autopulse/internal/setting"
@@ -42,10 +42,10 @@ type callEnv struct {
 	*env
 	calls   *call.Service
 	metrics *metrics.Metrics
-	store  *blob.FS
-	sim    *voicesim.Server
-	simURL string
-	dialer *vapi.Client
+	store   *blob.FS
+	sim     *voicesim.Server
+	simURL  string
+	dialer  *vapi.Client
 }
 
 type callOptions struct {

@@ -91,7 +91,7 @@ func (e *env) serviceRecord(t *testing.T, org uuid.UUID, phone, postal string) u
 	e.ownerExec(t, `INSERT INTO customers (organization_id, id, first_name, last_name, phone, postal_code)
 		VALUES ($1, $2, 'Casey', 'Customer', $3, $4)`, org, customer, phone, postal)
 	e.ownerExec(t, `INSERT INTO service_records (organization_id, id, customer_id, ro_number, service_date)
-		VALUES ($1, $2, $3, 'RO-'||$2::text, '2026-03-09')`, org, record, customer)
+		VALUES ($1, $2, $3, $4, '2026-03-09')`, org, record, customer, "RO-"+record.String())
 	return record
 }
 

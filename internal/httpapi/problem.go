@@ -54,6 +54,7 @@ func toProblem(ctx context.Context, log *slog.Logger, err error) error {
 		headers.Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	case fault.Unauthorized:
 		headers.Set("WWW-Authenticate", `Bearer realm="autopulse"`)
+	default: // no headers for the other codes
 	}
 	if len(headers) > 0 {
 		return huma.ErrorWithHeaders(problem, headers)

@@ -119,7 +119,7 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 	config.DocsPath = ""     // served below from embedded assets
 	config.RejectUnknownQueryParameters = true
 	config.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
-		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT or API key",
+		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT or API key", //nolint:gosec // G101: a description of the scheme, not a credential
 			Description: "An access token from POST /api/v1/auth/token, or an API key (apk_…)"},
 	}
 	s.api = humachi.New(router, config)

@@ -77,7 +77,7 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 	}
 	// Parents we create are traversable but not listable by others, so the
 	// postgres user (when we are root) can reach its own directory below.
-	if err := os.MkdirAll(filepath.Dir(dir), 0o711); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o711); err != nil { //nolint:gosec // G301: search-only for others, so the postgres user can reach its directory
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -172,7 +172,7 @@ func (c *Cluster) SuperuserDSN(database string) string { return c.DSN(superuser,
 func (c *Cluster) BinDir() string { return c.binDir }
 
 func (c *Cluster) run(ctx context.Context, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(c.binDir, name), args...)
+	cmd := exec.CommandContext(ctx, filepath.Join(c.binDir, name), args...) //nolint:gosec // G204: the machine's own PostgreSQL binaries, found by findBinDir
 	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8", "LANG=C.UTF-8")
 	if c.runAs != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.runAs}
@@ -203,7 +203,7 @@ func findBinDir() (string, error) {
 	if d := os.Getenv("AUTOPULSE_PG_BINDIR"); d != "" {
 		candidates = append(candidates, d)
 	}
-	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+	if out, err := exec.CommandContext(context.Background(), "pg_config", "--bindir").Output(); err == nil {
 		candidates = append(candidates, strings.TrimSpace(string(out)))
 	}
 	if entries, err := os.ReadDir("/usr/lib/postgresql"); err == nil {
@@ -235,11 +235,11 @@ var versionRe = regexp.MustCompile(`\(PostgreSQL\) (\d+)`)
 
 func serverVersion(binDir string) int {
 	for _, name := range []string{"initdb", "pg_ctl"} {
-		if _, err := os.Stat(filepath.Join(binDir, name)); err != nil {
+		if _, err := os.Stat(filepath.Join(binDir, name)); err != nil { //nolint:gosec // G703: probing candidate binary directories is the point
 			return 0
 		}
 	}
-	out, err := exec.Command(filepath.Join(binDir, "postgres"), "--version").Output()
+	out, err := exec.CommandContext(context.Background(), filepath.Join(binDir, "postgres"), "--version").Output() //nolint:gosec // G204: a candidate PostgreSQL binary
 	if err != nil {
 		return 0
 	}
@@ -272,7 +272,7 @@ func reachableDir(dir string, cred *syscall.Credential) (string, error) {
 	}
 	sum := sha256.Sum256([]byte(dir))
 	alt := filepath.Join("/var/lib/autopulse", hex.EncodeToString(sum[:8]))
-	if err := os.MkdirAll("/var/lib/autopulse", 0o755); err != nil {
+	if err := os.MkdirAll("/var/lib/autopulse", 0o755); err != nil { //nolint:gosec // G301: holds one 0700 cluster directory per data dir
 		return "", fmt.Errorf("the postgres user cannot reach %s and %w", dir, err)
 	}
 	_ = os.WriteFile(filepath.Join(dir, "CLUSTER_LOCATION"),
@@ -305,7 +305,7 @@ func traversable(dir string, cred *syscall.Credential) bool {
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}

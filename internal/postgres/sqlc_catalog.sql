@@ -54,5 +54,7 @@ CREATE TABLE service_record_staging (
   model            text,
   trim             text,
   raw              jsonb NOT NULL,
-  customer_id      uuid
+  record_id        uuid NOT NULL,
+  new_customer_id  uuid NOT NULL,
+  new_vehicle_id   uuid NOT NULL
 );

@@ -310,5 +310,3 @@ func vinCheck(v []byte) byte {
 	}
 	return byte('0' + r)
 }
-
-func writeBenchFileT(t testing.TB, path string, rows int) int64 { return writeBenchFile(t, path, rows) }

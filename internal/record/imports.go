@@ -384,9 +384,8 @@ type rowCounter interface{ Rows() int }
 // (a DMS pull records its sync there).
 func (s *Service) loadImport(ctx context.Context, org uuid.UUID, imp db.ServiceRecordImport, rs RowSource, delimiter string,
 	issues *issueLog, done func(tx *postgres.Tx) error,
-) (db.ServiceRecordImport, error) {
-	var out db.ServiceRecordImport
-	err := s.DB.InTenant(ctx, org, func(tx *postgres.Tx) error {
+) error {
+	return s.DB.InTenant(ctx, org, func(tx *postgres.Tx) error {
 		defaults, err := loadOrgDefaults(ctx, tx, org)
 		if err != nil {
 			return err
@@ -421,7 +420,7 @@ func (s *Service) loadImport(ctx context.Context, org uuid.UUID, imp db.ServiceR
 				return err
 			}
 		}
-		out, err = tx.RecordImportFinish(ctx, db.RecordImportFinishParams{
+		_, err = tx.RecordImportFinish(ctx, db.RecordImportFinishParams{
 			OrganizationID: org, ID: imp.ID, Status: ImportCompleted, Delimiter: nullable(delimiter),
 			RowsTotal: int32(rows), RowsInserted: int32(res.Inserted), RowsUpdated: int32(res.Updated),
 			RowsUnchanged: int32(res.Unchanged), RowsDuplicate: int32(res.DuplicatesTotal), RowsInvalid: int32(issues.errorRows),
@@ -430,15 +429,13 @@ func (s *Service) loadImport(ctx context.Context, org uuid.UUID, imp db.ServiceR
 		})
 		return err
 	})
-	return out, err
 }
 
 // failImport marks an import failed with why, keeping the issues found
 // before the failure. Nothing of its rows was loaded.
-func (s *Service) failImport(ctx context.Context, org, id uuid.UUID, why error, issues *issueLog, done func(tx *postgres.Tx) error) (db.ServiceRecordImport, error) {
-	var out db.ServiceRecordImport
+func (s *Service) failImport(ctx context.Context, org, id uuid.UUID, why error, issues *issueLog, done func(tx *postgres.Tx) error) error {
 	msg := failureMessage(why)
-	err := s.DB.InTenant(context.WithoutCancel(ctx), org, func(tx *postgres.Tx) error {
+	return s.DB.InTenant(context.WithoutCancel(ctx), org, func(tx *postgres.Tx) error {
 		if issues != nil {
 			if err := issues.store(ctx, tx, org, id); err != nil {
 				return err
@@ -451,15 +448,13 @@ func (s *Service) failImport(ctx context.Context, org, id uuid.UUID, why error, 
 				return err
 			}
 		}
-		var err error
-		out, err = tx.RecordImportFinish(ctx, db.RecordImportFinishParams{
+		_, err := tx.RecordImportFinish(ctx, db.RecordImportFinishParams{
 			OrganizationID: org, ID: id, Status: ImportFailed, Failure: &msg,
 			RowsInvalid: int32(issues.errorRows), ErrorsTotal: int32(issues.errorsTotal),
 			WarningsTotal: int32(issues.warningsTotal), IssuesTruncated: issues.truncated,
 		})
 		return err
 	})
-	return out, err
 }
 
 // failureMessage is what a client may read of a failure: the message of a
@@ -521,7 +516,7 @@ func (s *Service) RunImport(ctx context.Context, org, id uuid.UUID, lastAttempt 
 	if syncDone != nil {
 		done = syncDone(false, err)
 	}
-	if _, ferr := s.failImport(ctx, org, id, err, issues, done); ferr != nil {
+	if ferr := s.failImport(ctx, org, id, err, issues, done); ferr != nil {
 		return errors.Join(err, ferr)
 	}
 	s.discardSpool(ctx, imp)
@@ -563,8 +558,7 @@ func (s *Service) loadFile(ctx context.Context, org uuid.UUID, imp db.ServiceRec
 	if err != nil {
 		return err
 	}
-	_, err = s.loadImport(ctx, org, imp, readerRows{rd}, string(rd.Delimiter()), issues, nil)
-	return err
+	return s.loadImport(ctx, org, imp, readerRows{rd}, string(rd.Delimiter()), issues, nil)
 }
 
 // pullIntegration loads an integration's pull into imp, and records the
@@ -625,8 +619,7 @@ func (s *Service) pullIntegration(ctx context.Context, org uuid.UUID, imp db.Ser
 	if rd, ok := rs.(interface{ Delimiter() rune }); ok {
 		delimiter = string(rd.Delimiter())
 	}
-	_, err = s.loadImport(ctx, org, imp, rs, delimiter, issues, (*syncDone)(true, nil))
-	return err
+	return s.loadImport(ctx, org, imp, rs, delimiter, issues, (*syncDone)(true, nil))
 }
 
 // discardSpool deletes an import's spooled upload once it has run.
@@ -679,7 +672,7 @@ func (s *Service) ImportFile(ctx context.Context, org uuid.UUID, r io.Reader, fi
 	issues := newIssueLog()
 	loadErr := s.loadFile(ctx, org, imp, r, issues)
 	if loadErr != nil {
-		if _, err := s.failImport(ctx, org, imp.ID, loadErr, issues, nil); err != nil {
+		if err := s.failImport(ctx, org, imp.ID, loadErr, issues, nil); err != nil {
 			return Import{}, errors.Join(loadErr, err)
 		}
 	}

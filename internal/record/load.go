@@ -63,12 +63,14 @@ var stagingColumns = []string{
 	"line", "ro_number", "service_date", "closed_at", "status", "service_type", "op_codes", "advisor_name",
 	"mileage", "total_amount", "pay_type", "dms_customer_id", "first_name", "last_name", "phone", "email",
 	"address", "city", "state", "postal_code", "vin", "year", "make", "model", "trim", "raw",
+	"record_id", "new_customer_id", "new_vehicle_id",
 }
 
 var emptyObject = json.RawMessage(`{}`)
 
 // values fills dst (reused between rows: pgx encodes a row before asking
-// for the next) with the row's values in stagingColumns order.
+// for the next) with the row's values in stagingColumns order, and the ids
+// of the record, customer and vehicle the row would create.
 func (r *stagedRow) values(dst []any) []any {
 	opCodes := r.opCodes
 	if opCodes == nil {
@@ -83,6 +85,7 @@ func (r *stagedRow) values(dst []any) []any {
 		r.mileage, r.totalAmount, nullable(r.payType), nullable(r.dmsCustomerID), r.firstName, r.lastName, r.phone, nullable(r.email),
 		nullable(r.address), nullable(r.city), nullable(r.state), nullable(r.postalCode), nullable(r.vin), r.year,
 		nullable(r.make), nullable(r.model), nullable(r.trim), raw,
+		uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7()),
 	)
 }
 
@@ -247,12 +250,6 @@ func load(ctx context.Context, tx *postgres.Tx, org uuid.UUID, src rowSource, op
 		return res, fmt.Errorf("insert customers: %w", err)
 	}
 	res.CustomersCreated = int(byDMS.Created + byPhone)
-	if err := tx.RecordStagingCustomersResolveByDMSID(ctx, org); err != nil {
-		return res, fmt.Errorf("resolve customers: %w", err)
-	}
-	if err := tx.RecordStagingCustomersResolveByPhone(ctx, org); err != nil {
-		return res, fmt.Errorf("resolve customers: %w", err)
-	}
 	byVIN, err := tx.RecordStagingVehiclesUpsertByVIN(ctx, org)
 	if err != nil {
 		return res, fmt.Errorf("upsert vehicles: %w", err)

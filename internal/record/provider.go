@@ -103,7 +103,7 @@ func (s *Service) provider(r db.DmsIntegration, timezone string) (DMSProvider, e
 	if err != nil {
 		loc = time.UTC
 	}
-	p := &csvProvider{
+	p := &csvProvider{ //nolint:gosec // G101: the secrets come from the sealed column, not from the source
 		client: s.httpClient(), timeout: time.Duration(r.TimeoutSeconds) * time.Second, loc: loc,
 		password: secrets["password"], token: secrets["token"], apiKey: secrets["api_key"], apiKeyHeader: "X-API-Key",
 	}

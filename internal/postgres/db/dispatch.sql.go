@@ -521,6 +521,48 @@ func (q *Queries) DispatchLockClaims(ctx context.Context, organizationID uuid.UU
 	return err
 }
 
+const dispatchStaleClaims = `-- name: DispatchStaleClaims :many
+SELECT s.organization_id::uuid AS organization_id,
+       COALESCE(s.target_id, '00000000-0000-0000-0000-000000000000')::uuid AS target_id,
+       COALESCE(s.attempts, 0)::integer AS attempts,
+       COALESCE(s.call_id, '00000000-0000-0000-0000-000000000000')::uuid AS call_id
+FROM dispatch_stale_claims($1::timestamptz, $2::integer) AS s
+`
+
+type DispatchStaleClaimsRow struct {
+	OrganizationID uuid.UUID
+	TargetID       uuid.UUID
+	Attempts       int32
+	CallID         uuid.UUID
+}
+
+// Claims left behind, across tenants (see migration 00008).
+// A missing id reads as the nil uuid.
+func (q *Queries) DispatchStaleClaims(ctx context.Context, before time.Time, lim int32) ([]DispatchStaleClaimsRow, error) {
+	rows, err := q.db.Query(ctx, dispatchStaleClaims, before, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []DispatchStaleClaimsRow{}
+	for rows.Next() {
+		var i DispatchStaleClaimsRow
+		if err := rows.Scan(
+			&i.OrganizationID,
+			&i.TargetID,
+			&i.Attempts,
+			&i.CallID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const dispatchTryLockPass = `-- name: DispatchTryLockPass :one
 SELECT pg_try_advisory_xact_lock(hashtextextended('autopulse.dispatch.pass:' || $1::uuid::text, 0))::bool AS locked
 `

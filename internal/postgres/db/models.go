@@ -561,7 +561,9 @@ type ServiceRecordStaging struct {
 	Model         *string
 	Trim          *string
 	Raw           json.RawMessage
-	CustomerID    *uuid.UUID
+	RecordID      uuid.UUID
+	NewCustomerID uuid.UUID
+	NewVehicleID  uuid.UUID
 }
 
 type Setting struct {

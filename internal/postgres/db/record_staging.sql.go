@@ -22,12 +22,16 @@ SELECT pg_advisory_xact_lock(hashtextextended('service_records:' || $1::uuid::te
 //	RecordStagingSettings → RecordStagingCreate → COPY (pgx CopyFrom)
 //	→ RecordStagingAnalyze → RecordStagingDedupe → RecordLockOrganization
 //	→ RecordStagingCustomersAdopt → RecordStagingCustomersUpsertByDMSID
-//	→ RecordStagingCustomersInsertByPhone → RecordStagingCustomersResolveByDMSID
-//	→ RecordStagingCustomersResolveByPhone → RecordStagingVehiclesUpsertByVIN
+//	→ RecordStagingCustomersInsertByPhone → RecordStagingVehiclesUpsertByVIN
 //	→ RecordStagingVehiclesInsertWithoutVIN → RecordStagingMerge
 //
 // so a failure anywhere leaves nothing behind. Rows are told apart by
-// their line (a file line, or a batch index), unique within a load.
+// their line (a file line, or a batch index), unique within a load. Each
+// staged row brings the ids (UUIDv7, made in Go, which is much cheaper than
+// uuid_v7() per row) of the record, customer and vehicle it would create.
+// Once the customers exist, "the customer of a staged row" is the CTE
+// staged, repeated in the statements that need it (the planner hash-joins
+// it; writing it back into staging would rewrite every staged row).
 // "Created in this load" is created_at = now(): now() is the transaction's
 // start, which rows written earlier cannot carry.
 // Record writes of one organization take turns: customers are matched by
@@ -76,7 +80,9 @@ CREATE TEMP TABLE service_record_staging (
   model            text,
   trim             text,
   raw              jsonb NOT NULL,
-  customer_id      uuid
+  record_id        uuid NOT NULL,
+  new_customer_id  uuid NOT NULL,
+  new_vehicle_id   uuid NOT NULL
 ) ON COMMIT DROP
 `
 
@@ -121,15 +127,16 @@ func (q *Queries) RecordStagingCustomersAdopt(ctx context.Context, organizationI
 
 const recordStagingCustomersInsertByPhone = `-- name: RecordStagingCustomersInsertByPhone :one
 WITH src AS (
-  SELECT DISTINCT ON (s.phone) s.line, s.ro_number, s.service_date, s.closed_at, s.status, s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, s.pay_type, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code, s.vin, s.year, s.make, s.model, s.trim, s.raw, s.customer_id
+  SELECT DISTINCT ON (s.phone) s.line, s.ro_number, s.service_date, s.closed_at, s.status, s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, s.pay_type, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code, s.vin, s.year, s.make, s.model, s.trim, s.raw, s.record_id, s.new_customer_id, s.new_vehicle_id
   FROM service_record_staging s
   WHERE s.dms_customer_id IS NULL
     AND NOT EXISTS (
       SELECT 1 FROM customers c WHERE c.organization_id = $1 AND c.phone = s.phone)
   ORDER BY s.phone, s.service_date DESC, s.line DESC
 ), ins AS (
-  INSERT INTO customers (organization_id, first_name, last_name, phone, email, address, city, state, postal_code)
-  SELECT $1, src.first_name, src.last_name, src.phone, src.email, src.address, src.city, src.state, src.postal_code
+  INSERT INTO customers (organization_id, id, first_name, last_name, phone, email, address, city, state, postal_code)
+  SELECT $1, src.new_customer_id, src.first_name, src.last_name, src.phone, src.email,
+         src.address, src.city, src.state, src.postal_code
   FROM src
   RETURNING 1
 )
@@ -146,49 +153,15 @@ func (q *Queries) RecordStagingCustomersInsertByPhone(ctx context.Context, organ
 	return created, err
 }
 
-const recordStagingCustomersResolveByDMSID = `-- name: RecordStagingCustomersResolveByDMSID :exec
-UPDATE service_record_staging s
-SET customer_id = c.id
-FROM customers c
-WHERE c.organization_id = $1
-  AND s.dms_customer_id IS NOT NULL
-  AND c.dms_customer_id = s.dms_customer_id
-`
-
-func (q *Queries) RecordStagingCustomersResolveByDMSID(ctx context.Context, organizationID uuid.UUID) error {
-	_, err := q.db.Exec(ctx, recordStagingCustomersResolveByDMSID, organizationID)
-	return err
-}
-
-const recordStagingCustomersResolveByPhone = `-- name: RecordStagingCustomersResolveByPhone :exec
-UPDATE service_record_staging s
-SET customer_id = m.id
-FROM (
-  SELECT DISTINCT ON (c.phone) c.phone, c.id
-  FROM customers c
-  WHERE c.organization_id = $1
-    AND c.phone IN (SELECT x.phone FROM service_record_staging x WHERE x.dms_customer_id IS NULL)
-  ORDER BY c.phone, (c.dms_customer_id IS NOT NULL), c.updated_at DESC, c.id DESC
-) m
-WHERE s.dms_customer_id IS NULL AND m.phone = s.phone
-`
-
-// Among customers sharing a number, the one known by phone alone comes
-// first, then the most recently updated.
-func (q *Queries) RecordStagingCustomersResolveByPhone(ctx context.Context, organizationID uuid.UUID) error {
-	_, err := q.db.Exec(ctx, recordStagingCustomersResolveByPhone, organizationID)
-	return err
-}
-
 const recordStagingCustomersUpsertByDMSID = `-- name: RecordStagingCustomersUpsertByDMSID :one
 WITH src AS (
-  SELECT DISTINCT ON (s.dms_customer_id) s.line, s.ro_number, s.service_date, s.closed_at, s.status, s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, s.pay_type, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code, s.vin, s.year, s.make, s.model, s.trim, s.raw, s.customer_id
+  SELECT DISTINCT ON (s.dms_customer_id) s.line, s.ro_number, s.service_date, s.closed_at, s.status, s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, s.pay_type, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code, s.vin, s.year, s.make, s.model, s.trim, s.raw, s.record_id, s.new_customer_id, s.new_vehicle_id
   FROM service_record_staging s
   WHERE s.dms_customer_id IS NOT NULL
   ORDER BY s.dms_customer_id, s.service_date DESC, s.line DESC
 ), up AS (
-  INSERT INTO customers AS c (organization_id, dms_customer_id, first_name, last_name, phone, email, address, city, state, postal_code)
-  SELECT $1, src.dms_customer_id, src.first_name, src.last_name, src.phone,
+  INSERT INTO customers AS c (organization_id, id, dms_customer_id, first_name, last_name, phone, email, address, city, state, postal_code)
+  SELECT $1, src.new_customer_id, src.dms_customer_id, src.first_name, src.last_name, src.phone,
          src.email, src.address, src.city, src.state, src.postal_code
   FROM src
   ON CONFLICT (organization_id, dms_customer_id) WHERE dms_customer_id IS NOT NULL DO UPDATE SET
@@ -281,24 +254,38 @@ func (q *Queries) RecordStagingDedupe(ctx context.Context, lim int32) ([]RecordS
 }
 
 const recordStagingMerge = `-- name: RecordStagingMerge :one
-WITH up AS (
+WITH staged AS (
+  SELECT s.line, s.ro_number, s.service_date, s.closed_at, s.status, s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, s.pay_type, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code, s.vin, s.year, s.make, s.model, s.trim, s.raw, s.record_id, s.new_customer_id, s.new_vehicle_id, COALESCE(by_id.id, by_phone.id) AS customer_id
+  FROM service_record_staging s
+  LEFT JOIN customers by_id
+    ON by_id.organization_id = $1 AND s.dms_customer_id IS NOT NULL
+   AND by_id.dms_customer_id = s.dms_customer_id
+  LEFT JOIN (
+    -- Among customers sharing a number, the one known by phone alone comes
+    -- first, then the most recently updated.
+    SELECT DISTINCT ON (c.phone) c.phone, c.id
+    FROM customers c
+    WHERE c.organization_id = $1
+      AND c.phone IN (SELECT x.phone FROM service_record_staging x WHERE x.dms_customer_id IS NULL)
+    ORDER BY c.phone, (c.dms_customer_id IS NOT NULL), c.updated_at DESC, c.id DESC
+  ) by_phone ON s.dms_customer_id IS NULL AND by_phone.phone = s.phone
+), up AS (
   INSERT INTO service_records AS r (
-    organization_id, customer_id, vehicle_id, ro_number, service_date, closed_at, service_type, op_codes,
+    organization_id, id, customer_id, vehicle_id, ro_number, service_date, closed_at, service_type, op_codes,
     advisor_name, mileage, total_amount, currency, pay_type, status, source, dms_integration_id, raw)
-  SELECT $1, s.customer_id, COALESCE(v.id, vn.id), s.ro_number, s.service_date, s.closed_at,
+  SELECT $1, s.record_id, s.customer_id, COALESCE(v.id, vn.id), s.ro_number, s.service_date, s.closed_at,
          s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, $2::text, s.pay_type,
          s.status, $3::text, $4::uuid, s.raw
-  FROM service_record_staging s
+  FROM staged s
   LEFT JOIN vehicles v
     ON v.organization_id = $1 AND s.vin IS NOT NULL AND v.vin = s.vin
   LEFT JOIN (
     -- The VIN-less vehicles of the loaded customers, one per year, make and
-    -- model (a hash join, not a lookup per row).
+    -- model.
     SELECT DISTINCT ON (x.customer_id, lower(x.make), lower(COALESCE(x.model, '')), COALESCE(x.year, 0))
            x.id, x.customer_id, lower(x.make) AS make_key, lower(COALESCE(x.model, '')) AS model_key, COALESCE(x.year, 0) AS year_key
     FROM vehicles x
     WHERE x.organization_id = $1 AND x.vin IS NULL AND x.make IS NOT NULL
-      AND x.customer_id IN (SELECT k.customer_id FROM service_record_staging k WHERE k.vin IS NULL)
     ORDER BY x.customer_id, lower(x.make), lower(COALESCE(x.model, '')), COALESCE(x.year, 0), x.id
   ) vn
     ON s.vin IS NULL AND vn.customer_id = s.customer_id AND vn.make_key = lower(s.make)
@@ -416,20 +403,35 @@ func (q *Queries) RecordStagingSettings(ctx context.Context) error {
 }
 
 const recordStagingVehiclesInsertWithoutVIN = `-- name: RecordStagingVehiclesInsertWithoutVIN :one
-WITH src AS (
-  SELECT DISTINCT ON (s.customer_id, lower(s.make), lower(COALESCE(s.model, '')), s.year)
-         s.customer_id, s.year, s.make, s.model, s.trim
+WITH staged AS (
+  SELECT s.line, s.ro_number, s.service_date, s.closed_at, s.status, s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, s.pay_type, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code, s.vin, s.year, s.make, s.model, s.trim, s.raw, s.record_id, s.new_customer_id, s.new_vehicle_id, COALESCE(by_id.id, by_phone.id) AS customer_id
   FROM service_record_staging s
+  LEFT JOIN customers by_id
+    ON by_id.organization_id = $1 AND s.dms_customer_id IS NOT NULL
+   AND by_id.dms_customer_id = s.dms_customer_id
+  LEFT JOIN (
+    -- Among customers sharing a number, the one known by phone alone comes
+    -- first, then the most recently updated.
+    SELECT DISTINCT ON (c.phone) c.phone, c.id
+    FROM customers c
+    WHERE c.organization_id = $1
+      AND c.phone IN (SELECT x.phone FROM service_record_staging x WHERE x.dms_customer_id IS NULL)
+    ORDER BY c.phone, (c.dms_customer_id IS NOT NULL), c.updated_at DESC, c.id DESC
+  ) by_phone ON s.dms_customer_id IS NULL AND by_phone.phone = s.phone
+), src AS (
+  SELECT DISTINCT ON (s.customer_id, lower(s.make), lower(COALESCE(s.model, '')), COALESCE(s.year, 0))
+         s.new_vehicle_id, s.customer_id, s.year, s.make, s.model, s.trim
+  FROM staged s
   WHERE s.vin IS NULL AND s.make IS NOT NULL
     AND NOT EXISTS (
       SELECT 1 FROM vehicles v
       WHERE v.organization_id = $1 AND v.customer_id = s.customer_id AND v.vin IS NULL
         AND lower(v.make) = lower(s.make) AND lower(COALESCE(v.model, '')) = lower(COALESCE(s.model, ''))
-        AND v.year IS NOT DISTINCT FROM s.year)
-  ORDER BY s.customer_id, lower(s.make), lower(COALESCE(s.model, '')), s.year, s.service_date DESC, s.line DESC
+        AND COALESCE(v.year, 0) = COALESCE(s.year, 0))
+  ORDER BY s.customer_id, lower(s.make), lower(COALESCE(s.model, '')), COALESCE(s.year, 0), s.service_date DESC, s.line DESC
 ), ins AS (
-  INSERT INTO vehicles (organization_id, customer_id, year, make, model, trim)
-  SELECT $1, src.customer_id, src.year, src.make, src.model, src.trim
+  INSERT INTO vehicles (organization_id, id, customer_id, year, make, model, trim)
+  SELECT $1, src.new_vehicle_id, src.customer_id, src.year, src.make, src.model, src.trim
   FROM src
   RETURNING 1
 )
@@ -446,14 +448,29 @@ func (q *Queries) RecordStagingVehiclesInsertWithoutVIN(ctx context.Context, org
 }
 
 const recordStagingVehiclesUpsertByVIN = `-- name: RecordStagingVehiclesUpsertByVIN :one
-WITH src AS (
-  SELECT DISTINCT ON (s.vin) s.vin, s.customer_id, s.year, s.make, s.model, s.trim
+WITH staged AS (
+  SELECT s.line, s.ro_number, s.service_date, s.closed_at, s.status, s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, s.pay_type, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code, s.vin, s.year, s.make, s.model, s.trim, s.raw, s.record_id, s.new_customer_id, s.new_vehicle_id, COALESCE(by_id.id, by_phone.id) AS customer_id
   FROM service_record_staging s
+  LEFT JOIN customers by_id
+    ON by_id.organization_id = $1 AND s.dms_customer_id IS NOT NULL
+   AND by_id.dms_customer_id = s.dms_customer_id
+  LEFT JOIN (
+    -- Among customers sharing a number, the one known by phone alone comes
+    -- first, then the most recently updated.
+    SELECT DISTINCT ON (c.phone) c.phone, c.id
+    FROM customers c
+    WHERE c.organization_id = $1
+      AND c.phone IN (SELECT x.phone FROM service_record_staging x WHERE x.dms_customer_id IS NULL)
+    ORDER BY c.phone, (c.dms_customer_id IS NOT NULL), c.updated_at DESC, c.id DESC
+  ) by_phone ON s.dms_customer_id IS NULL AND by_phone.phone = s.phone
+), src AS (
+  SELECT DISTINCT ON (s.vin) s.vin, s.new_vehicle_id, s.customer_id, s.year, s.make, s.model, s.trim
+  FROM staged s
   WHERE s.vin IS NOT NULL
   ORDER BY s.vin, s.service_date DESC, s.line DESC
 ), up AS (
-  INSERT INTO vehicles AS v (organization_id, customer_id, vin, year, make, model, trim)
-  SELECT $1, src.customer_id, src.vin, src.year, src.make, src.model, src.trim
+  INSERT INTO vehicles AS v (organization_id, id, customer_id, vin, year, make, model, trim)
+  SELECT $1, src.new_vehicle_id, src.customer_id, src.vin, src.year, src.make, src.model, src.trim
   FROM src
   ON CONFLICT (organization_id, vin) WHERE vin IS NOT NULL DO UPDATE SET
     customer_id = EXCLUDED.customer_id,

@@ -80,12 +80,45 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
   LIMIT p_limit
 $$;
 
-REVOKE ALL ON FUNCTION dispatch_due_targets(timestamptz, integer, integer, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dispatch_due_targets(timestamptz, integer, integer, uuid) TO autopulse_app;
+-- Claims left behind: targets dialing, and calls placed by hand not yet
+-- placed, since before p_before (their dial job should long have recorded
+-- or released them). The scheduler enqueues their dial job again; River's
+-- uniqueness skips it while the original job still waits or runs, and the
+-- job reconciles before it dials.
+CREATE FUNCTION dispatch_stale_claims(p_before timestamptz, p_limit integer)
+RETURNS TABLE (organization_id uuid, target_id uuid, attempts integer, call_id uuid)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+  (SELECT t.organization_id, t.id, t.attempts, NULL::uuid
+   FROM campaign_targets t
+   WHERE t.status = 'dialing' AND t.last_attempt_at < p_before
+   ORDER BY t.last_attempt_at
+   LIMIT p_limit)
+  UNION ALL
+  (SELECT k.organization_id, NULL::uuid, NULL::integer, k.id
+   FROM calls k
+   WHERE k.status = 'dialing' AND k.provider_call_id IS NULL AND k.target_id IS NULL AND k.created_at < p_before
+   ORDER BY k.created_at
+   LIMIT p_limit)
+$$;
+
+-- squawk-ignore require-concurrent-index-creation
+CREATE INDEX campaign_targets_dialing_idx ON campaign_targets (last_attempt_at) WHERE status = 'dialing';
+-- squawk-ignore require-concurrent-index-creation
+CREATE INDEX calls_unplaced_idx ON calls (created_at) WHERE status = 'dialing' AND provider_call_id IS NULL;
+
+REVOKE ALL ON FUNCTION dispatch_due_targets(timestamptz, integer, integer, uuid),
+  dispatch_stale_claims(timestamptz, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dispatch_due_targets(timestamptz, integer, integer, uuid),
+  dispatch_stale_claims(timestamptz, integer) TO autopulse_app;
 
 -- +goose Down
 SET LOCAL lock_timeout = '5s';
 
+-- squawk-ignore require-concurrent-index-deletion
+DROP INDEX calls_unplaced_idx;
+-- squawk-ignore require-concurrent-index-deletion
+DROP INDEX campaign_targets_dialing_idx;
+DROP FUNCTION dispatch_stale_claims(timestamptz, integer);
 DROP FUNCTION dispatch_due_targets(timestamptz, integer, integer, uuid);
 -- squawk-ignore require-concurrent-index-deletion
 DROP INDEX calls_org_target_idx;

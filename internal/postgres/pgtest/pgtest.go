@@ -36,11 +36,11 @@ const EnvURL = "AUTOPULSE_TEST_DATABASE_URL"
 const testPassword = "autopulse-test"
 
 var (
-	once      sync.Once
-	server    *testServer
-	serverErr error
-	cluster   *postgres.Cluster
-	tempDir   string
+	once     sync.Once
+	server   *testServer
+	errStart error
+	cluster  *postgres.Cluster
+	tempDir  string
 )
 
 type testServer struct {
@@ -95,9 +95,9 @@ func SuperuserDSN(t testing.TB) string {
 
 func start(t testing.TB) *testServer {
 	t.Helper()
-	once.Do(func() { server, serverErr = startServer() })
-	if serverErr != nil {
-		t.Fatalf("pgtest: %v", serverErr)
+	once.Do(func() { server, errStart = startServer() })
+	if errStart != nil {
+		t.Fatalf("pgtest: %v", errStart)
 	}
 	return server
 }

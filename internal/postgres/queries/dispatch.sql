@@ -10,6 +10,15 @@ SELECT d.organization_id::uuid AS organization_id, d.target_id::uuid AS target_i
 FROM dispatch_due_targets(sqlc.arg(now)::timestamptz, sqlc.arg(per_org)::integer, sqlc.arg(total)::integer,
                           sqlc.narg(only_org)::uuid) AS d;
 
+-- name: DispatchStaleClaims :many
+-- Claims left behind, across tenants (see migration 00008).
+-- A missing id reads as the nil uuid.
+SELECT s.organization_id::uuid AS organization_id,
+       COALESCE(s.target_id, '00000000-0000-0000-0000-000000000000')::uuid AS target_id,
+       COALESCE(s.attempts, 0)::integer AS attempts,
+       COALESCE(s.call_id, '00000000-0000-0000-0000-000000000000')::uuid AS call_id
+FROM dispatch_stale_claims(sqlc.arg(before)::timestamptz, sqlc.arg(lim)::integer) AS s;
+
 -- name: DispatchTryLockPass :one
 -- One scheduler pass at a time per organization: a second pass skips the
 -- tenant rather than wait (the lock ends with the transaction).

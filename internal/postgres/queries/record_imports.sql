@@ -64,3 +64,11 @@ SELECT * FROM service_record_import_issues
 WHERE organization_id = sqlc.arg(organization_id) AND import_id = sqlc.arg(import_id) AND severity = sqlc.arg(severity)
 ORDER BY line, id
 LIMIT sqlc.arg(lim);
+
+-- name: RecordImportActiveForIntegration :one
+-- Whether an integration has a pull waiting or running.
+SELECT EXISTS (
+  SELECT 1 FROM service_record_imports
+  WHERE organization_id = sqlc.arg(organization_id) AND dms_integration_id = sqlc.arg(dms_integration_id)
+    AND status IN ('pending', 'running')
+)::bool AS active;

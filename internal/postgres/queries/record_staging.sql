@@ -3,11 +3,15 @@
 --   RecordStagingSettings → RecordStagingCreate → COPY (pgx CopyFrom)
 --   → RecordStagingAnalyze → RecordStagingDedupe → RecordLockOrganization
 --   → RecordStagingCustomersAdopt → RecordStagingCustomersUpsertByDMSID
---   → RecordStagingCustomersInsertByPhone → RecordStagingCustomersResolveByDMSID
---   → RecordStagingCustomersResolveByPhone → RecordStagingVehiclesUpsertByVIN
+--   → RecordStagingCustomersInsertByPhone → RecordStagingVehiclesUpsertByVIN
 --   → RecordStagingVehiclesInsertWithoutVIN → RecordStagingMerge
 -- so a failure anywhere leaves nothing behind. Rows are told apart by
--- their line (a file line, or a batch index), unique within a load.
+-- their line (a file line, or a batch index), unique within a load. Each
+-- staged row brings the ids (UUIDv7, made in Go, which is much cheaper than
+-- uuid_v7() per row) of the record, customer and vehicle it would create.
+-- Once the customers exist, "the customer of a staged row" is the CTE
+-- staged, repeated in the statements that need it (the planner hash-joins
+-- it; writing it back into staging would rewrite every staged row).
 -- "Created in this load" is created_at = now(): now() is the transaction's
 -- start, which rows written earlier cannot carry.
 
@@ -52,7 +56,9 @@ CREATE TEMP TABLE service_record_staging (
   model            text,
   trim             text,
   raw              jsonb NOT NULL,
-  customer_id      uuid
+  record_id        uuid NOT NULL,
+  new_customer_id  uuid NOT NULL,
+  new_vehicle_id   uuid NOT NULL
 ) ON COMMIT DROP;
 
 -- name: RecordStagingAnalyze :exec
@@ -114,8 +120,8 @@ WITH src AS (
   WHERE s.dms_customer_id IS NOT NULL
   ORDER BY s.dms_customer_id, s.service_date DESC, s.line DESC
 ), up AS (
-  INSERT INTO customers AS c (organization_id, dms_customer_id, first_name, last_name, phone, email, address, city, state, postal_code)
-  SELECT sqlc.arg(organization_id), src.dms_customer_id, src.first_name, src.last_name, src.phone,
+  INSERT INTO customers AS c (organization_id, id, dms_customer_id, first_name, last_name, phone, email, address, city, state, postal_code)
+  SELECT sqlc.arg(organization_id), src.new_customer_id, src.dms_customer_id, src.first_name, src.last_name, src.phone,
          src.email, src.address, src.city, src.state, src.postal_code
   FROM src
   ON CONFLICT (organization_id, dms_customer_id) WHERE dms_customer_id IS NOT NULL DO UPDATE SET
@@ -150,47 +156,41 @@ WITH src AS (
       SELECT 1 FROM customers c WHERE c.organization_id = sqlc.arg(organization_id) AND c.phone = s.phone)
   ORDER BY s.phone, s.service_date DESC, s.line DESC
 ), ins AS (
-  INSERT INTO customers (organization_id, first_name, last_name, phone, email, address, city, state, postal_code)
-  SELECT sqlc.arg(organization_id), src.first_name, src.last_name, src.phone, src.email, src.address, src.city, src.state, src.postal_code
+  INSERT INTO customers (organization_id, id, first_name, last_name, phone, email, address, city, state, postal_code)
+  SELECT sqlc.arg(organization_id), src.new_customer_id, src.first_name, src.last_name, src.phone, src.email,
+         src.address, src.city, src.state, src.postal_code
   FROM src
   RETURNING 1
 )
 SELECT count(*)::integer AS created FROM ins;
 
--- name: RecordStagingCustomersResolveByDMSID :exec
-UPDATE service_record_staging s
-SET customer_id = c.id
-FROM customers c
-WHERE c.organization_id = sqlc.arg(organization_id)
-  AND s.dms_customer_id IS NOT NULL
-  AND c.dms_customer_id = s.dms_customer_id;
-
--- name: RecordStagingCustomersResolveByPhone :exec
--- Among customers sharing a number, the one known by phone alone comes
--- first, then the most recently updated.
-UPDATE service_record_staging s
-SET customer_id = m.id
-FROM (
-  SELECT DISTINCT ON (c.phone) c.phone, c.id
-  FROM customers c
-  WHERE c.organization_id = sqlc.arg(organization_id)
-    AND c.phone IN (SELECT x.phone FROM service_record_staging x WHERE x.dms_customer_id IS NULL)
-  ORDER BY c.phone, (c.dms_customer_id IS NOT NULL), c.updated_at DESC, c.id DESC
-) m
-WHERE s.dms_customer_id IS NULL AND m.phone = s.phone;
-
 -- name: RecordStagingVehiclesUpsertByVIN :one
 -- Vehicles are identified by VIN: created, or updated from their latest
 -- record in the load (the latest customer owns it; an absent year, make,
 -- model or trim keeps the stored one).
-WITH src AS (
-  SELECT DISTINCT ON (s.vin) s.vin, s.customer_id, s.year, s.make, s.model, s.trim
+WITH staged AS (
+  SELECT s.*, COALESCE(by_id.id, by_phone.id) AS customer_id
   FROM service_record_staging s
+  LEFT JOIN customers by_id
+    ON by_id.organization_id = sqlc.arg(organization_id) AND s.dms_customer_id IS NOT NULL
+   AND by_id.dms_customer_id = s.dms_customer_id
+  LEFT JOIN (
+    -- Among customers sharing a number, the one known by phone alone comes
+    -- first, then the most recently updated.
+    SELECT DISTINCT ON (c.phone) c.phone, c.id
+    FROM customers c
+    WHERE c.organization_id = sqlc.arg(organization_id)
+      AND c.phone IN (SELECT x.phone FROM service_record_staging x WHERE x.dms_customer_id IS NULL)
+    ORDER BY c.phone, (c.dms_customer_id IS NOT NULL), c.updated_at DESC, c.id DESC
+  ) by_phone ON s.dms_customer_id IS NULL AND by_phone.phone = s.phone
+), src AS (
+  SELECT DISTINCT ON (s.vin) s.vin, s.new_vehicle_id, s.customer_id, s.year, s.make, s.model, s.trim
+  FROM staged s
   WHERE s.vin IS NOT NULL
   ORDER BY s.vin, s.service_date DESC, s.line DESC
 ), up AS (
-  INSERT INTO vehicles AS v (organization_id, customer_id, vin, year, make, model, trim)
-  SELECT sqlc.arg(organization_id), src.customer_id, src.vin, src.year, src.make, src.model, src.trim
+  INSERT INTO vehicles AS v (organization_id, id, customer_id, vin, year, make, model, trim)
+  SELECT sqlc.arg(organization_id), src.new_vehicle_id, src.customer_id, src.vin, src.year, src.make, src.model, src.trim
   FROM src
   ON CONFLICT (organization_id, vin) WHERE vin IS NOT NULL DO UPDATE SET
     customer_id = EXCLUDED.customer_id,
@@ -211,20 +211,35 @@ FROM up;
 -- name: RecordStagingVehiclesInsertWithoutVIN :one
 -- A row without a VIN but with a make is its customer's vehicle of that
 -- year, make and model: matched, or created.
-WITH src AS (
-  SELECT DISTINCT ON (s.customer_id, lower(s.make), lower(COALESCE(s.model, '')), s.year)
-         s.customer_id, s.year, s.make, s.model, s.trim
+WITH staged AS (
+  SELECT s.*, COALESCE(by_id.id, by_phone.id) AS customer_id
   FROM service_record_staging s
+  LEFT JOIN customers by_id
+    ON by_id.organization_id = sqlc.arg(organization_id) AND s.dms_customer_id IS NOT NULL
+   AND by_id.dms_customer_id = s.dms_customer_id
+  LEFT JOIN (
+    -- Among customers sharing a number, the one known by phone alone comes
+    -- first, then the most recently updated.
+    SELECT DISTINCT ON (c.phone) c.phone, c.id
+    FROM customers c
+    WHERE c.organization_id = sqlc.arg(organization_id)
+      AND c.phone IN (SELECT x.phone FROM service_record_staging x WHERE x.dms_customer_id IS NULL)
+    ORDER BY c.phone, (c.dms_customer_id IS NOT NULL), c.updated_at DESC, c.id DESC
+  ) by_phone ON s.dms_customer_id IS NULL AND by_phone.phone = s.phone
+), src AS (
+  SELECT DISTINCT ON (s.customer_id, lower(s.make), lower(COALESCE(s.model, '')), COALESCE(s.year, 0))
+         s.new_vehicle_id, s.customer_id, s.year, s.make, s.model, s.trim
+  FROM staged s
   WHERE s.vin IS NULL AND s.make IS NOT NULL
     AND NOT EXISTS (
       SELECT 1 FROM vehicles v
       WHERE v.organization_id = sqlc.arg(organization_id) AND v.customer_id = s.customer_id AND v.vin IS NULL
         AND lower(v.make) = lower(s.make) AND lower(COALESCE(v.model, '')) = lower(COALESCE(s.model, ''))
-        AND v.year IS NOT DISTINCT FROM s.year)
-  ORDER BY s.customer_id, lower(s.make), lower(COALESCE(s.model, '')), s.year, s.service_date DESC, s.line DESC
+        AND COALESCE(v.year, 0) = COALESCE(s.year, 0))
+  ORDER BY s.customer_id, lower(s.make), lower(COALESCE(s.model, '')), COALESCE(s.year, 0), s.service_date DESC, s.line DESC
 ), ins AS (
-  INSERT INTO vehicles (organization_id, customer_id, year, make, model, trim)
-  SELECT sqlc.arg(organization_id), src.customer_id, src.year, src.make, src.model, src.trim
+  INSERT INTO vehicles (organization_id, id, customer_id, year, make, model, trim)
+  SELECT sqlc.arg(organization_id), src.new_vehicle_id, src.customer_id, src.year, src.make, src.model, src.trim
   FROM src
   RETURNING 1
 )
@@ -234,24 +249,38 @@ SELECT count(*)::integer AS created FROM ins;
 -- The records: inserted, or updated when anything differs (idempotent on
 -- (organization_id, ro_number): loading the same rows again writes
 -- nothing).
-WITH up AS (
+WITH staged AS (
+  SELECT s.*, COALESCE(by_id.id, by_phone.id) AS customer_id
+  FROM service_record_staging s
+  LEFT JOIN customers by_id
+    ON by_id.organization_id = sqlc.arg(organization_id) AND s.dms_customer_id IS NOT NULL
+   AND by_id.dms_customer_id = s.dms_customer_id
+  LEFT JOIN (
+    -- Among customers sharing a number, the one known by phone alone comes
+    -- first, then the most recently updated.
+    SELECT DISTINCT ON (c.phone) c.phone, c.id
+    FROM customers c
+    WHERE c.organization_id = sqlc.arg(organization_id)
+      AND c.phone IN (SELECT x.phone FROM service_record_staging x WHERE x.dms_customer_id IS NULL)
+    ORDER BY c.phone, (c.dms_customer_id IS NOT NULL), c.updated_at DESC, c.id DESC
+  ) by_phone ON s.dms_customer_id IS NULL AND by_phone.phone = s.phone
+), up AS (
   INSERT INTO service_records AS r (
-    organization_id, customer_id, vehicle_id, ro_number, service_date, closed_at, service_type, op_codes,
+    organization_id, id, customer_id, vehicle_id, ro_number, service_date, closed_at, service_type, op_codes,
     advisor_name, mileage, total_amount, currency, pay_type, status, source, dms_integration_id, raw)
-  SELECT sqlc.arg(organization_id), s.customer_id, COALESCE(v.id, vn.id), s.ro_number, s.service_date, s.closed_at,
+  SELECT sqlc.arg(organization_id), s.record_id, s.customer_id, COALESCE(v.id, vn.id), s.ro_number, s.service_date, s.closed_at,
          s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, sqlc.arg(currency)::text, s.pay_type,
          s.status, sqlc.arg(source)::text, sqlc.narg(dms_integration_id)::uuid, s.raw
-  FROM service_record_staging s
+  FROM staged s
   LEFT JOIN vehicles v
     ON v.organization_id = sqlc.arg(organization_id) AND s.vin IS NOT NULL AND v.vin = s.vin
   LEFT JOIN (
     -- The VIN-less vehicles of the loaded customers, one per year, make and
-    -- model (a hash join, not a lookup per row).
+    -- model.
     SELECT DISTINCT ON (x.customer_id, lower(x.make), lower(COALESCE(x.model, '')), COALESCE(x.year, 0))
            x.id, x.customer_id, lower(x.make) AS make_key, lower(COALESCE(x.model, '')) AS model_key, COALESCE(x.year, 0) AS year_key
     FROM vehicles x
     WHERE x.organization_id = sqlc.arg(organization_id) AND x.vin IS NULL AND x.make IS NOT NULL
-      AND x.customer_id IN (SELECT k.customer_id FROM service_record_staging k WHERE k.vin IS NULL)
     ORDER BY x.customer_id, lower(x.make), lower(COALESCE(x.model, '')), COALESCE(x.year, 0), x.id
   ) vn
     ON s.vin IS NULL AND vn.customer_id = s.customer_id AND vn.make_key = lower(s.make)
