@@ -75,7 +75,7 @@ $(GOLANGCI_LINT): tools/golangci/go.mod
 	cd tools/golangci && $(GO) build -o $(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
 $(SQUAWK): package.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund --no-save
 
 .PHONY: cdk-test
 cdk-test: ## Test the AWS CDK stacks offline (deploy/cdk is its own Go module)

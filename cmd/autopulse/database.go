@@ -69,7 +69,7 @@ func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger, p p
 			return nil, err
 		}
 	}
-	if d.app, err = postgres.Open(ctx, appURL, 0, appOpts...); err != nil {
+	if d.app, err = postgres.Open(ctx, appURL, cfg.DBMaxConns, appOpts...); err != nil {
 		return nil, err
 	}
 	if err = postgres.CheckAppRole(ctx, d.app); err != nil {

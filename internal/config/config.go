@@ -49,6 +49,10 @@ type Config struct {
 	AccessTokenTTL  time.Duration // AUTOPULSE_ACCESS_TOKEN_TTL, default 15m
 	RefreshTokenTTL time.Duration // AUTOPULSE_REFRESH_TOKEN_TTL, default 720h
 
+	// DBMaxConns (AUTOPULSE_DB_MAX_CONNS, default 20) sizes the application
+	// role's pool; pgx's own default (4 on small machines) queues requests.
+	DBMaxConns int32
+
 	ShutdownTimeout time.Duration // AUTOPULSE_SHUTDOWN_TIMEOUT, default 25s
 	RequestTimeout  time.Duration // AUTOPULSE_REQUEST_TIMEOUT, default 30s
 	MaxBodyBytes    int64         // AUTOPULSE_MAX_BODY_BYTES, default 1 MiB
@@ -117,6 +121,7 @@ func load(getenv func(string) string) (*Config, error) {
 		JWTAudience:      r.str("AUTOPULSE_JWT_AUDIENCE", "autopulse-api"),
 		AccessTokenTTL:   r.duration("AUTOPULSE_ACCESS_TOKEN_TTL", 15*time.Minute),
 		RefreshTokenTTL:  r.duration("AUTOPULSE_REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		DBMaxConns:       int32(r.int64("AUTOPULSE_DB_MAX_CONNS", 20)), //nolint:gosec // G115: validated below
 		ShutdownTimeout:  r.duration("AUTOPULSE_SHUTDOWN_TIMEOUT", 25*time.Second),
 		RequestTimeout:   r.duration("AUTOPULSE_REQUEST_TIMEOUT", 30*time.Second),
 		MaxBodyBytes:     r.int64("AUTOPULSE_MAX_BODY_BYTES", 1<<20),
@@ -177,6 +182,9 @@ func (c *Config) validate() error {
 	}
 	if c.RefreshTokenTTL < time.Hour {
 		errs = append(errs, fmt.Errorf("AUTOPULSE_REFRESH_TOKEN_TTL=%s: want at least 1h", c.RefreshTokenTTL))
+	}
+	if c.DBMaxConns < 2 || c.DBMaxConns > 1000 {
+		errs = append(errs, fmt.Errorf("AUTOPULSE_DB_MAX_CONNS=%d: want 2-1000", c.DBMaxConns))
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("AUTOPULSE_MAX_BODY_BYTES=%d: want at least 1024", c.MaxBodyBytes))

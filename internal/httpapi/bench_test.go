@@ -22,8 +22,9 @@ import (
 // BenchmarkUserListVsPgx measures GET /api/v1/users (authentication, RBAC,
 // tenant transaction with RLS, JSON) at 64 concurrent connections against
 // a baseline measured in the same run: the same list query sent through raw
-// pgx by the owner role, with no transaction and no RLS. b.N requests run
-// in each phase; p50/p99 of each and their ratios are reported.
+// pgx by the owner role, with no transaction and no RLS, over a pool of the
+// same size as the API's. b.N requests run in each phase; p50/p99 of each
+// and their ratios are reported.
 //
 //	go run ./cmd/pgrun -- go test -run '^$' -bench UserListVsPgx -benchtime 20000x ./internal/httpapi/
 func BenchmarkUserListVsPgx(b *testing.B) {
@@ -59,7 +60,11 @@ func BenchmarkUserListVsPgx(b *testing.B) {
 		return nil
 	}
 
-	owner, err := pgxpool.New(ctx, e.db.OwnerDSN+poolSize(conns))
+	pcfg, err := pgxpool.ParseConfig(e.db.OwnerDSN)
+	require.NoError(b, err)
+	// The same pool size as the API's, so the ratio is the API's cost.
+	pcfg.MaxConns = e.db.App.Config().MaxConns
+	owner, err := pgxpool.NewWithConfig(ctx, pcfg)
 	require.NoError(b, err)
 	defer owner.Close()
 	const listSQL = `SELECT u.*, r.key AS role_key FROM users u
@@ -133,8 +138,6 @@ func measure(b *testing.B, conns, n int, f func() error) (p50, p99 time.Duration
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func poolSize(n int) string { return fmt.Sprintf(" pool_max_conns=%d", n) }
 
 // BenchmarkWebhookAck measures POST /api/v1/webhooks/vapi as Vapi sees it:
 // signature check on the raw body, dedupe insert and job enqueue in one

@@ -372,9 +372,12 @@ func (s *Service) DeleteIntegration(ctx context.Context, org, id uuid.UUID) erro
 		if err != nil {
 			return err
 		}
+		// An integration whose secrets no longer open (a lost key) can
+		// still be deleted; its audit row then names no secrets.
 		old, err := s.integrationView(row)
 		if err != nil {
-			return err
+			s.log().WarnContext(ctx, "delete dms integration: secrets do not open", "id", id, "err", err)
+			old = integrationFromRow(row, nil)
 		}
 		return audit.Record(ctx, tx, audit.Delete, "dms_integration", id, old, nil)
 	})
@@ -421,19 +424,25 @@ func (s *Service) TestIntegration(ctx context.Context, org, id uuid.UUID) (Integ
 
 // SyncIntegration starts a pull: an import of source dms, loaded by the
 // import worker from the integration's adapter, from its last successful
-// sync on. An inactive integration is fault.Conflict; one whose type has
-// no pull adapter (api_push, and the DMSs docs/DMS.md describes) is
-// fault.Invalid.
+// sync on. An inactive integration, or one with a pull already waiting or
+// running, is fault.Conflict; one whose type has no pull adapter (api_push,
+// and the DMSs docs/DMS.md describes) is fault.Invalid.
 func (s *Service) SyncIntegration(ctx context.Context, org, id uuid.UUID) (Import, error) {
 	var out Import
 	err := s.DB.InTenant(ctx, org, func(tx *postgres.Tx) error {
-		row, err := tx.DMSIntegrationGet(ctx, org, id)
+		row, err := tx.DMSIntegrationGetForUpdate(ctx, org, id) // one sync request at a time
+		if err != nil {
+			return err
+		}
+		active, err := tx.RecordImportActiveForIntegration(ctx, org, &id)
 		if err != nil {
 			return err
 		}
 		switch {
 		case !row.IsActive:
 			return fault.Errorf(fault.Conflict, "the integration is inactive; activate it first")
+		case active:
+			return fault.Errorf(fault.Conflict, "a sync of this integration is already waiting or running")
 		case row.Type == DMSAPIPush:
 			return fault.Errorf(fault.Invalid, "api_push integrations are not pulled: the DMS pushes records to POST /api/v1/service-records/batch")
 		case !adapterAvailable(row.Type):

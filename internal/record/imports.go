@@ -608,7 +608,7 @@ func (s *Service) pullIntegration(ctx context.Context, org uuid.UUID, imp db.Ser
 	}
 	var since time.Time
 	if integ.LastSyncStatus != nil && *integ.LastSyncStatus == ImportCompleted && integ.LastSyncAt != nil {
-		since = *integ.LastSyncAt
+		since = integ.LastSyncAt.Add(-syncOverlap)
 	}
 	rs, err := prov.Pull(ctx, since)
 	if err != nil {
@@ -699,6 +699,9 @@ func (ImportArgs) InsertOpts() river.InsertOpts {
 }
 
 const (
+	// syncOverlap is how far before the last good sync a pull starts, to
+	// cover clock skew between us and the DMS (repeats change nothing).
+	syncOverlap       = 15 * time.Minute
 	importMaxAttempts = 5
 	// importTimeout bounds one attempt: a million rows load in about a
 	// minute on a small machine.

@@ -11,6 +11,22 @@ import (
 	"github.com/google/uuid"
 )
 
+const recordImportActiveForIntegration = `-- name: RecordImportActiveForIntegration :one
+SELECT EXISTS (
+  SELECT 1 FROM service_record_imports
+  WHERE organization_id = $1 AND dms_integration_id = $2
+    AND status IN ('pending', 'running')
+)::bool AS active
+`
+
+// Whether an integration has a pull waiting or running.
+func (q *Queries) RecordImportActiveForIntegration(ctx context.Context, organizationID uuid.UUID, dmsIntegrationID *uuid.UUID) (bool, error) {
+	row := q.db.QueryRow(ctx, recordImportActiveForIntegration, organizationID, dmsIntegrationID)
+	var active bool
+	err := row.Scan(&active)
+	return active, err
+}
+
 const recordImportFinish = `-- name: RecordImportFinish :one
 UPDATE service_record_imports SET
   status            = $1,

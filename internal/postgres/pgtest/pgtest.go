@@ -124,7 +124,12 @@ func create(t testing.TB, migrated bool) *DB {
 	if d.Owner, err = pgxpool.New(ctx, d.OwnerDSN); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	if d.App, err = pgxpool.New(ctx, d.AppDSN); err != nil {
+	appCfg, err := pgxpool.ParseConfig(d.AppDSN)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	appCfg.MaxConns = 20 // as the server's default (AUTOPULSE_DB_MAX_CONNS)
+	if d.App, err = pgxpool.NewWithConfig(ctx, appCfg); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
 	t.Cleanup(func() {
