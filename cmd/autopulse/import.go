@@ -15,7 +15,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/autopulse/autopulse/internal/blob"
 	"github.com/autopulse/autopulse/internal/config"
 	"github.com/autopulse/autopulse/internal/record"
 )
@@ -165,19 +164,6 @@ func printImport(w io.Writer, imp record.Import, took time.Duration) {
 	if imp.WarningsTotal > 0 {
 		fmt.Fprintf(w, "  %d warnings (rows loaded); see GET /api/v1/service-records/imports/%s\n", imp.WarningsTotal, imp.ID)
 	}
-}
-
-// newRecordService wires the record service for serve and worker:
-// uploads spool to store, imports are enqueued through jobs, and DMS
-// secrets are sealed with AUTOPULSE_ENCRYPTION_KEY, or in development
-// without one with a fixed development key, which it logs. Register its
-// worker with record.RegisterWorkers.
-func newRecordService(cfg *config.Config, svc *services, store blob.Store, jobs record.JobInserter, log *slog.Logger) (*record.Service, error) {
-	sealer, err := newSealer(cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	return &record.Service{DB: svc.db, Blob: store, Jobs: jobs, Sealer: sealer, Log: log}, nil
 }
 
 // newSealer builds the sealer of integration secrets from the configured

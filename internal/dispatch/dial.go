@@ -99,31 +99,29 @@ func (s *Service) claimTarget(ctx context.Context, job *river.Job[DialArgs]) (st
 				return err
 			}
 			sub := subjectOfDialRow(t)
-			f, err := s.gather(ctx, tx, now, []subject{sub}, gatherOpts{lockClaims: true})
+			f, err := s.gather(ctx, tx, now, []subject{sub}, gatherOpts{skipLive: true})
 			if err != nil {
 				return err
 			}
-			d := s.decide(now, sub, f, f.busy)
+			// Every rule but the concurrency limit first.
+			d := s.decide(now, sub, f, 0)
 			if d.Verdict != compliance.Allow {
 				return s.recordTargetDecision(ctx, tx, t.ID, t.Status, t.CampaignID, now, d)
 			}
-			n, err := tx.TargetClaimForDial(ctx, db.TargetClaimForDialParams{
-				Now: now, Rule: d.Rule, Reason: d.Reason, OrganizationID: a.OrganizationID, ID: t.ID,
-				AttemptsBefore: int32(a.Attempt - 1), //nolint:gosec // attempts ≤ 10
-			})
+			// Claim, then check the limit under the organization's claim
+			// lock, and undo the claim if it is reached: the lock is held
+			// only for the count and the commit, so claims of one
+			// organization queue behind each other for two round trips.
+			callID := uuid.Must(uuid.NewV7())
+			n, live, err := s.claimUnderLimit(ctx, tx, t, a.Attempt, f.org.ConcurrencyLimit, callID, now, d)
 			if err != nil {
 				return err
 			}
-			callID := uuid.Must(uuid.NewV7())
-			if _, err := tx.CallInsertForDial(ctx, db.CallInsertForDialParams{
-				OrganizationID: a.OrganizationID, ID: callID, CampaignID: &t.CampaignID, TargetID: &t.ID,
-				ServiceRecordID: t.ServiceRecordID, CustomerID: &t.CustomerID, ToNumber: &t.Phone,
-				Provider: s.providerName(), DialClaimedAt: &now, Now: now,
-			}); err != nil {
-				return err
+			if n == 0 { // the limit is reached: the claim was undone
+				return s.recordTargetDecision(ctx, tx, t.ID, t.Status, t.CampaignID, now, s.decide(now, sub, f, live))
 			}
 			req := dialRequest(a.OrganizationID, callID, t.Phone, &t.CampaignID, &t.ID, dc)
-			st, att.callID, att.number, att.claimedAt, att.req = stepDial, callID, int(n), now, &req
+			st, att.callID, att.number, att.claimedAt, att.req = stepDial, callID, n, now, &req
 			return nil
 
 		case t.Status == "dialing" && int(t.Attempts) == a.Attempt:
@@ -154,6 +152,47 @@ func (s *Service) claimTarget(ctx context.Context, job *river.Job[DialArgs]) (st
 		return nil // settled, or claimed for another attempt
 	})
 	return st, att, err
+}
+
+// claimUnderLimit claims target t for attempt and writes its call row in
+// a savepoint, then takes the organization's claim lock and counts the
+// calls in flight besides this one; at the limit it rolls the savepoint
+// back. It returns the target's attempts after the claim (0 when undone)
+// and the count. limit is the organization's concurrency limit.
+func (s *Service) claimUnderLimit(ctx context.Context, tx *postgres.Tx, t db.TargetGetForDialRow, attempt, limit int, callID uuid.UUID, now time.Time, d compliance.Decision) (int, int, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer sp.Rollback(ctx) //nolint:errcheck // a no-op once released
+	q := tx.WithTx(sp)
+	n, err := q.TargetClaimForDial(ctx, db.TargetClaimForDialParams{
+		Now: now, Rule: d.Rule, Reason: d.Reason, OrganizationID: tx.Org, ID: t.ID,
+		AttemptsBefore: int32(attempt - 1), //nolint:gosec // attempts ≤ 10
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := q.CallInsertForDial(ctx, db.CallInsertForDialParams{
+		OrganizationID: tx.Org, ID: callID, CampaignID: &t.CampaignID, TargetID: &t.ID,
+		ServiceRecordID: t.ServiceRecordID, CustomerID: &t.CustomerID, ToNumber: &t.Phone,
+		Provider: s.providerName(), DialClaimedAt: &now, Now: now,
+	}); err != nil {
+		return 0, 0, err
+	}
+	if err := q.DispatchLockClaims(ctx, tx.Org); err != nil {
+		return 0, 0, err
+	}
+	live, err := q.CallCountLive(ctx, db.CallCountLiveParams{
+		OrganizationID: tx.Org, Since: now.Add(-s.inFlightTimeout()), ExceptID: callID,
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	if live >= int64(limit) {
+		return 0, int(live), sp.Rollback(ctx)
+	}
+	return int(n), int(live), sp.Commit(ctx)
 }
 
 func subjectOfDialRow(t db.TargetGetForDialRow) subject {

@@ -312,3 +312,27 @@ func TestDispatchRequeuesLostClaims(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, res.Requeued)
 }
+
+// TestDispatchConcurrencyLimitHoldsAtClaim: claims racing on many workers
+// never exceed the organization's limit, even when the pass allowed more
+// (the limit was lowered after it).
+func TestDispatchConcurrencyLimitHoldsAtClaim(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	org := e.org(t, orgOpts{Limit: 10})
+	e.bulkTargets(t, org, e.campaign(t, org, campaignOpts{}), 10, 0)
+	svc := e.service(nil)
+	e.insertOnly(t, svc)
+	res, err := svc.Pass(context.Background(), e.clock.Now(), uuid.Nil)
+	require.NoError(t, err)
+	require.Equal(t, 10, res.Allowed)
+
+	e.exec(t, `UPDATE organizations SET call_concurrency_limit = 3 WHERE id = $1`, org)
+	e.startRiver(t, svc)
+	e.waitJobs(t)
+	require.Equal(t, 3, e.countWhere(t, `SELECT count(*) FROM campaign_targets WHERE status = 'in_call'`))
+	require.Equal(t, 7, e.countWhere(t, `SELECT count(*) FROM campaign_targets
+		WHERE status = 'pending' AND attempts = 0 AND last_decision_rule = 'concurrency'`))
+	require.Equal(t, 3, e.countWhere(t, `SELECT count(*) FROM calls`), "an undone claim leaves no call row")
+	require.Equal(t, 3, e.dials.total())
+}

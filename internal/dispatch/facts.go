@@ -64,6 +64,9 @@ type gatherOpts struct {
 	// calls in flight: the caller is about to add one, and the limit must
 	// hold exactly however many workers claim at once.
 	lockClaims bool
+	// skipLive leaves busy at zero: the caller counts the calls in flight
+	// itself (see claimTarget).
+	skipLive bool
 }
 
 // gather reads the facts of subjects in tx (a tenant transaction).
@@ -123,9 +126,14 @@ func (s *Service) gather(ctx context.Context, tx *postgres.Tx, now time.Time, su
 		f.recent[c.ToNumber] = append(f.recent[c.ToNumber], priorCall{campaignID: c.CampaignID, at: c.CreatedAt})
 	}
 
+	if o.skipLive {
+		return f, nil
+	}
 	// The lines in use come last: with lockClaims the per-organization
 	// claim lock is taken here and held to the end of the transaction, so
-	// the critical section is this count, the claim and the commit.
+	// the critical section is this count, the claim and the commit. The
+	// count is its own statement, after the lock: under READ COMMITTED it
+	// then sees every call committed by the lock's previous holder.
 	if o.lockClaims {
 		if err := tx.DispatchLockClaims(ctx, org); err != nil {
 			return nil, err

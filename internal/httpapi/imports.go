@@ -15,6 +15,7 @@ import (
 	"github.com/autopulse/autopulse/internal/blob"
 	"github.com/autopulse/autopulse/internal/record"
 	"github.com/autopulse/autopulse/internal/record/csvimport"
+	"github.com/autopulse/autopulse/internal/vapi"
 )
 
 // Large request bodies. The limits middleware caps every body at
@@ -32,15 +33,12 @@ const (
 
 // largeBody is the allowance of a route whose body may exceed
 // Options.MaxBodyBytes.
+// The upload is read once, as it arrives, and never held in memory, so
+// Idempotency-Key (whose middleware buffers a body to hash it) does not
+// apply to it: see idempotencyApplies.
 type largeBody struct {
 	maxBytes int64
 	timeout  time.Duration
-	// streamed bodies are read once, as they arrive, and never held in
-	// memory; Idempotency-Key, whose middleware buffers a body to hash it,
-	// does not apply to them (an import is idempotent on RO numbers
-	// anyway: a retried upload loads the same rows again, which changes
-	// nothing).
-	streamed bool
 }
 
 // largeBodyOf returns the allowance of r's route, if it has one. It runs
@@ -55,9 +53,12 @@ func (s *Server) largeBodyOf(r *http.Request) (largeBody, bool) {
 		if s.deps.Records != nil && s.deps.Records.MaxUploadBytes > 0 {
 			limit = s.deps.Records.MaxUploadBytes
 		}
-		return largeBody{maxBytes: limit + multipartOverhead, timeout: uploadTimeout, streamed: true}, true
+		return largeBody{maxBytes: limit + multipartOverhead, timeout: uploadTimeout}, true
 	case batchPath:
 		return largeBody{maxBytes: batchMaxBodyBytes, timeout: s.opts.RequestTimeout}, true
+	case webhookVapiPath:
+		// End-of-call reports carry whole transcripts: Vapi's cap, not ours.
+		return largeBody{maxBytes: vapi.MaxEventBytes, timeout: s.opts.RequestTimeout}, true
 	}
 	return largeBody{}, false
 }

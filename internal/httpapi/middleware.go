@@ -123,9 +123,6 @@ func (s *Server) limits(next http.Handler) http.Handler {
 		maxBytes, timeout := s.opts.MaxBodyBytes, s.opts.RequestTimeout
 		if lb, ok := s.largeBodyOf(r); ok {
 			maxBytes, timeout = lb.maxBytes, lb.timeout
-			if lb.streamed {
-				r.Header.Del(idempotencyKeyHeader) // never buffered; see largeBody
-			}
 		}
 		if r.ContentLength > maxBytes {
 			writeProblem(w, http.StatusRequestEntityTooLarge, "request body too large")

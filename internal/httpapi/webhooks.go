@@ -47,6 +47,9 @@ type vapiMessageBodyDoc struct {
 
 // webhookVapiRoute registers webhookVapi with Vapi's body cap and the
 // envelope documented.
+// webhookVapiPath is where Vapi posts server messages.
+const webhookVapiPath = "/api/v1/webhooks/vapi"
+
 func (s *Server) webhookVapiRoute() registrar {
 	return rawWebhook[vapiWebhookInput, body[call.WebhookReceipt], vapiMessageDoc](s.webhookVapi, vapi.MaxEventBytes)
 }
@@ -57,12 +60,12 @@ func (s *Server) webhookVapi(ctx context.Context, in *vapiWebhookInput) (*body[c
 }
 
 // rawWebhook registers a webhook handler: its body cap is the provider's
-// (never above the server's, whose limit applies first), and its request
-// body is documented as B rather than as opaque bytes.
+// (the limits middleware lets such a body through: see largeBodyOf), and
+// its request body is documented as B rather than as opaque bytes.
 func rawWebhook[I, O, B any](h func(context.Context, *I) (*O, error), maxBytes int64) registrar {
 	return func(s *Server, api huma.API, op huma.Operation) {
 		// huma refuses a body that fills its limit, hence the extra byte.
-		op.MaxBodyBytes = min(op.MaxBodyBytes, maxBytes+1)
+		op.MaxBodyBytes = maxBytes + 1
 		op.Description = "Authenticated by the signature of the raw body (X-Vapi-Signature), not by a bearer token. " +
 			"A bad or missing signature is 401 with no effect; a delivery already received is answered 200 again " +
 			"(result duplicate) and processed once; message types AutoPulse does not act on are answered 200 (result ignored)."

@@ -559,7 +559,7 @@ func TestWebhookBadInput(t *testing.T) {
 		{"unknown status", `{"message":{"type":"status-update","status":"exploded","call":{"id":"p"}}}`, http.StatusUnprocessableEntity},
 		{"cost not a number", `{"message":{"type":"end-of-call-report","cost":"free","call":{"id":"p"}}}`, http.StatusUnprocessableEntity},
 		{"nested too deep", `{"message":{"type":"status-update","status":"ringing","call":{"id":"p","metadata":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}}}`, http.StatusUnprocessableEntity},
-		{"oversized", `{"message":{"type":"transcript","transcript":"` + strings.Repeat("a", 300<<10) + `"}}`, http.StatusRequestEntityTooLarge},
+		{"oversized", `{"message":{"type":"transcript","transcript":"` + strings.Repeat("a", int(vapi.MaxEventBytes)) + `"}}`, http.StatusRequestEntityTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -173,7 +174,7 @@ func TestBenchChild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &Service{DB: pdb}
+		s := &Service{DB: pdb, Log: slog.New(slog.NewTextHandler(os.Stderr, nil))} // the phases, on stderr
 		start := time.Now()
 		imp, err := s.ImportFile(ctx, reg.Organization.ID, f, "records.csv", info.Size(), 0)
 		if err != nil {

@@ -412,6 +412,8 @@ func (s *Service) loadImport(ctx context.Context, org uuid.UUID, imp db.ServiceR
 		if rc, ok := rs.(rowCounter); ok {
 			rows = rc.Rows()
 		}
+		s.log().InfoContext(ctx, "import loaded", "import_id", imp.ID, "rows", rows, "inserted", res.Inserted,
+			"updated", res.Updated, "invalid", issues.errorRows, "phases", res.Phases)
 		if err := issues.store(ctx, tx, org, imp.ID); err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -199,6 +200,33 @@ type loadResult struct {
 	DuplicatesTotal  int
 	CustomersCreated int
 	VehiclesCreated  int
+	// Phases time the load's steps, for the log (where an import's time
+	// goes: reading and copying, then each merge).
+	Phases phases
+}
+
+// phases are named durations, logged as one group.
+type phases struct {
+	names []string
+	took  []time.Duration
+	last  time.Time
+}
+
+// mark closes the phase that ends now.
+func (p *phases) mark(name string) {
+	now := time.Now()
+	p.names = append(p.names, name)
+	p.took = append(p.took, now.Sub(p.last))
+	p.last = now
+}
+
+// LogValue implements slog.LogValuer.
+func (p phases) LogValue() slog.Value {
+	attrs := make([]slog.Attr, len(p.names))
+	for i, n := range p.names {
+		attrs[i] = slog.Duration(n, p.took[i].Round(time.Millisecond))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // load copies the rows of src into staging and merges them, inside tx.
@@ -206,6 +234,7 @@ type loadResult struct {
 // ends. src's error (a file that cannot be read further) aborts the load.
 func load(ctx context.Context, tx *postgres.Tx, org uuid.UUID, src rowSource, opts loadOptions) (loadResult, error) {
 	var res loadResult
+	res.Phases.last = time.Now()
 	if err := tx.RecordStagingSettings(ctx); err != nil {
 		return res, err
 	}
@@ -220,6 +249,7 @@ func load(ctx context.Context, tx *postgres.Tx, org uuid.UUID, src rowSource, op
 		return res, fmt.Errorf("copy into staging: %w", err)
 	}
 	res.Staged = cs.n
+	res.Phases.mark("read_and_copy")
 	if res.Staged == 0 {
 		return res, nil
 	}
@@ -234,10 +264,12 @@ func load(ctx context.Context, tx *postgres.Tx, org uuid.UUID, src rowSource, op
 	if len(dups) > 0 {
 		res.DuplicatesTotal = int(dups[0].Total)
 	}
+	res.Phases.mark("analyze_and_dedupe")
 
 	if err := tx.RecordLockOrganization(ctx, org); err != nil {
 		return res, err
 	}
+	res.Phases.mark("lock")
 	if _, err := tx.RecordStagingCustomersAdopt(ctx, org); err != nil {
 		return res, fmt.Errorf("adopt customers: %w", err)
 	}
@@ -250,6 +282,7 @@ func load(ctx context.Context, tx *postgres.Tx, org uuid.UUID, src rowSource, op
 		return res, fmt.Errorf("insert customers: %w", err)
 	}
 	res.CustomersCreated = int(byDMS.Created + byPhone)
+	res.Phases.mark("customers")
 	byVIN, err := tx.RecordStagingVehiclesUpsertByVIN(ctx, org)
 	if err != nil {
 		return res, fmt.Errorf("upsert vehicles: %w", err)
@@ -259,6 +292,7 @@ func load(ctx context.Context, tx *postgres.Tx, org uuid.UUID, src rowSource, op
 		return res, fmt.Errorf("insert vehicles: %w", err)
 	}
 	res.VehiclesCreated = int(byVIN.Created + noVIN)
+	res.Phases.mark("vehicles")
 	merged, err := tx.RecordStagingMerge(ctx, db.RecordStagingMergeParams{
 		OrganizationID: org, Currency: opts.Currency, Source: opts.Source, DmsIntegrationID: opts.IntegrationID,
 	})
@@ -266,6 +300,7 @@ func load(ctx context.Context, tx *postgres.Tx, org uuid.UUID, src rowSource, op
 		return res, fmt.Errorf("merge records: %w", err)
 	}
 	res.Inserted, res.Updated = int(merged.Inserted), int(merged.Updated)
+	res.Phases.mark("records")
 	res.Unchanged = res.Staged - res.DuplicatesTotal - res.Inserted - res.Updated
 	return res, nil
 }

@@ -127,7 +127,8 @@ func (q *Queries) RecordStagingCustomersAdopt(ctx context.Context, organizationI
 
 const recordStagingCustomersInsertByPhone = `-- name: RecordStagingCustomersInsertByPhone :one
 WITH src AS (
-  SELECT DISTINCT ON (s.phone) s.line, s.ro_number, s.service_date, s.closed_at, s.status, s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, s.pay_type, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code, s.vin, s.year, s.make, s.model, s.trim, s.raw, s.record_id, s.new_customer_id, s.new_vehicle_id
+  SELECT DISTINCT ON (s.phone)
+         s.new_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code
   FROM service_record_staging s
   WHERE s.dms_customer_id IS NULL
     AND NOT EXISTS (
@@ -155,7 +156,8 @@ func (q *Queries) RecordStagingCustomersInsertByPhone(ctx context.Context, organ
 
 const recordStagingCustomersUpsertByDMSID = `-- name: RecordStagingCustomersUpsertByDMSID :one
 WITH src AS (
-  SELECT DISTINCT ON (s.dms_customer_id) s.line, s.ro_number, s.service_date, s.closed_at, s.status, s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, s.pay_type, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code, s.vin, s.year, s.make, s.model, s.trim, s.raw, s.record_id, s.new_customer_id, s.new_vehicle_id
+  SELECT DISTINCT ON (s.dms_customer_id)
+         s.new_customer_id, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code
   FROM service_record_staging s
   WHERE s.dms_customer_id IS NOT NULL
   ORDER BY s.dms_customer_id, s.service_date DESC, s.line DESC

@@ -115,7 +115,8 @@ WHERE c.organization_id = sqlc.arg(organization_id) AND c.id = m.customer_id;
 -- the load (a non-empty value replaces, an empty one keeps). Unchanged
 -- customers are not written.
 WITH src AS (
-  SELECT DISTINCT ON (s.dms_customer_id) s.*
+  SELECT DISTINCT ON (s.dms_customer_id)
+         s.new_customer_id, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code
   FROM service_record_staging s
   WHERE s.dms_customer_id IS NOT NULL
   ORDER BY s.dms_customer_id, s.service_date DESC, s.line DESC
@@ -149,7 +150,8 @@ FROM up;
 -- no customer has yet gets a new customer, from its latest row. A matched
 -- customer is not changed: a phone can be a household's.
 WITH src AS (
-  SELECT DISTINCT ON (s.phone) s.*
+  SELECT DISTINCT ON (s.phone)
+         s.new_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code
   FROM service_record_staging s
   WHERE s.dms_customer_id IS NULL
     AND NOT EXISTS (
