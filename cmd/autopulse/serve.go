@@ -118,12 +118,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, withAPI bo
 	var srv *http.Server
 	errc := make(chan error, 1)
 	if withAPI {
+		jobsUI, err := httpapi.NewJobsUI(ctx, rc, log)
+		if err != nil {
+			return fmt.Errorf("river ui: %w", err)
+		}
 		api := httpapi.New(httpapi.Deps{
 			DB: svc.db, Identity: svc.identity, Tags: svc.tags, Audit: svc.audit,
 			Settings: svc.settings, Idempotency: svc.idempotency,
 			Records: lp.records, Campaigns: lp.campaigns, Dispatch: lp.dispatch, Calls: lp.calls,
 		},
-			httpapi.Options{Version: version, MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, ProxyHops: cfg.ProxyHops, Metrics: m}, log)
+			httpapi.Options{Version: version, MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, ProxyHops: cfg.ProxyHops, Metrics: m, JobsUI: jobsUI}, log)
 		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Listen)
 		if err != nil {
 			return err

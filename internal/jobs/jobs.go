@@ -68,7 +68,15 @@ func NewClient(pool *pgxpool.Pool, database *postgres.DB, cfg Config) (*river.Cl
 			return nil, err
 		}
 	}
-	rc := &river.Config{Workers: workers, Logger: cfg.Log, Middleware: cfg.Middleware}
+	rc := &river.Config{
+		// A job whose worker died is handed to another after this long
+		// (River's default is an hour): a dial target would wait that long.
+		// It must exceed JobTimeout (River's default, one minute).
+		RescueStuckJobsAfter: 5 * time.Minute,
+		Workers:              workers,
+		Logger:               cfg.Log,
+		Middleware:           cfg.Middleware,
+	}
 	if cfg.Work {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
 		rc.PeriodicJobs = []*river.PeriodicJob{
