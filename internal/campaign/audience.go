@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/autopulse/autopulse/internal/dispatch"
 )
 
 // Audience selects who a campaign calls: customers with a phone whose
@@ -159,13 +161,9 @@ const (
 
 var variableNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
-// DefaultDisclosure is the disclosure of a campaign that gives none: it
-// identifies the caller, says the caller is an automated assistant, and
-// that the call is recorded (FCC 24-17; DESIGN.md §1).
-func DefaultDisclosure(orgName string) string {
-	return "Hello, this is an automated assistant calling on behalf of " + strings.TrimSpace(orgName) +
-		". This call is recorded for quality and training purposes."
-}
+// DefaultDisclosure is the disclosure of a campaign that gives none: the
+// dispatcher's text, so a campaign call and a one-off call open alike.
+func DefaultDisclosure(orgName string) string { return dispatch.DefaultDisclosure(orgName) }
 
 func (a *AgentConfig) normalize(v *problems, location, orgName string) {
 	a.AssistantID = strings.TrimSpace(a.AssistantID)
