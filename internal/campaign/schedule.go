@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/autopulse/autopulse/internal/audit"
+	"github.com/autopulse/autopulse/internal/compliance"
 	"github.com/autopulse/autopulse/internal/fault"
 	"github.com/autopulse/autopulse/internal/postgres"
 	"github.com/autopulse/autopulse/internal/postgres/db"
@@ -24,14 +25,6 @@ const (
 	SourceCampaign     = "campaign"     // the campaign's own
 	SourceOrganization = "organization" // the organization default, as stored
 	SourceDefault      = "default"      // nothing stored: the built-in default
-)
-
-// The built-in default schedule: Monday to Friday, 09:00–18:00 in the
-// organization's time zone, calling automatically.
-var (
-	defaultDays  = []int{1, 2, 3, 4, 5}
-	defaultStart = 9 * time.Hour
-	defaultEnd   = 18 * time.Hour
 )
 
 // Schedule is a calling schedule: the days and hours, in its time zone,
@@ -167,10 +160,17 @@ func scheduleFromRow(r db.ScheduleConfig, source string) Schedule {
 	}
 }
 
+// defaultSchedule is compliance's built-in default (the one the dispatcher
+// applies when nothing is stored) in the organization's time zone.
 func defaultSchedule(timezone string) Schedule {
+	days := make([]int, len(compliance.DefaultScheduleDays))
+	for i, d := range compliance.DefaultScheduleDays {
+		days[i] = int(d)
+	}
+	start, end := compliance.DefaultScheduleStart, compliance.DefaultScheduleEnd
 	return Schedule{
-		Timezone: timezone, Days: slices.Clone(defaultDays), StartTime: formatClock(defaultStart), EndTime: formatClock(defaultEnd),
-		AutoCallEnabled: true, Source: SourceDefault, Start: defaultStart, End: defaultEnd,
+		Timezone: timezone, Days: days, StartTime: formatClock(start), EndTime: formatClock(end),
+		AutoCallEnabled: true, Source: SourceDefault, Start: start, End: end,
 	}
 }
 

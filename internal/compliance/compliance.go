@@ -21,6 +21,7 @@
 //	hold   window.florida      outside 08:00–20:00 for a Florida recipient
 //	hold   schedule.day        not one of the schedule's days (in the schedule's zone)
 //	hold   schedule.hours      outside the schedule's hours
+//	hold   number.busy         a call to the number is in progress (another campaign's, say)
 //	hold   concurrency         the organization's concurrent-call limit is reached
 //
 // A recipient's location is a set of candidate zones and states (Zones):
@@ -66,6 +67,7 @@ const (
 	RuleScheduleDay        = "schedule.day"
 	RuleScheduleHours      = "schedule.hours"
 	RuleScheduleNoOverlap  = "schedule.no_overlap"
+	RuleNumberBusy         = "number.busy"
 	RuleConcurrency        = "concurrency"
 )
 
@@ -91,6 +93,7 @@ type Org struct {
 type PriorCall struct {
 	At          time.Time
 	SameSubject bool // placed by the same campaign (Florida counts calls per subject)
+	InProgress  bool // not ended yet: the line is busy
 }
 
 // Input holds the facts about one target.
@@ -224,7 +227,14 @@ func Decide(now time.Time, in Input) Decision {
 		return Decision{Verdict: Hold, Rule: holds[0].rule, Reason: holds[0].reason, NextEligibleAt: next}
 	}
 
-	// Everything allows a call now; only a free line is missing, perhaps.
+	// Everything allows a call now; only a free line is missing, perhaps:
+	// the recipient's, or one of the organization's.
+	for _, c := range in.RecentCalls {
+		if c.InProgress {
+			return Decision{Verdict: Hold, Rule: RuleNumberBusy, NextEligibleAt: now,
+				Reason: "a call to this number started at " + c.At.UTC().Format(time.RFC3339) + " is still in progress"}
+		}
+	}
 	if in.Org.ActiveCalls >= in.Org.ConcurrencyLimit {
 		return Decision{Verdict: Hold, Rule: RuleConcurrency, NextEligibleAt: now, Reason: fmt.Sprintf(
 			"%d of %d concurrent calls in progress", in.Org.ActiveCalls, in.Org.ConcurrencyLimit)}

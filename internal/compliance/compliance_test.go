@@ -239,6 +239,18 @@ func TestDecideRules(t *testing.T) {
 		{name: "frequency frees at night: wait for the window", edit: func(in *compliance.Input) {
 			in.RecentCalls = calls(t, "2026-03-09 22:30:00", "2026-03-10 09:00:00", "2026-03-10 10:00:00")
 		}, verdict: compliance.Hold, rule: compliance.RuleFrequency24h, next: local(t, ny, "2026-03-11 08:00:00")},
+		{name: "a call to the number in progress", edit: func(in *compliance.Input) {
+			in.RecentCalls = calls(t, "2026-03-10 11:58:00")
+			in.RecentCalls[0].InProgress = true
+		}, verdict: compliance.Hold, rule: compliance.RuleNumberBusy, next: now},
+		{name: "an ended call leaves the line free", edit: func(in *compliance.Input) {
+			in.RecentCalls = calls(t, "2026-03-10 11:58:00")
+		}, verdict: compliance.Allow, rule: compliance.RuleAllowed},
+		{name: "out of hours wins over a busy line", edit: func(in *compliance.Input) {
+			in.RecentCalls = calls(t, "2026-03-10 11:58:00")
+			in.RecentCalls[0].InProgress = true
+			in.LastAttemptAt, in.RetryGap = now, 10*time.Hour
+		}, verdict: compliance.Hold, rule: compliance.RuleRetryGap, next: local(t, ny, "2026-03-11 08:00:00")},
 		{name: "Florida: three calls on one subject", zones: zonesOf("33101", "", ""), edit: func(in *compliance.Input) {
 			in.RecentCalls = calls(t, "2026-03-09 15:00:00", "2026-03-10 09:00:00", "2026-03-10 10:00:00")
 			for i := range in.RecentCalls {

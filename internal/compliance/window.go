@@ -100,6 +100,20 @@ type Schedule struct {
 	Disabled bool          // automatic calling switched off (auto_call_enabled = false)
 }
 
+// The built-in default schedule, which governs when neither a campaign nor
+// its organization stores one: Monday to Friday, 09:00–18:00 in the
+// organization's time zone, calling automatically.
+var (
+	DefaultScheduleDays  = []int16{1, 2, 3, 4, 5} // ISO weekdays
+	DefaultScheduleStart = 9 * time.Hour
+	DefaultScheduleEnd   = 18 * time.Hour
+)
+
+// DefaultSchedule returns the built-in default schedule in timezone.
+func DefaultSchedule(timezone string) (Schedule, error) {
+	return NewSchedule(timezone, DefaultScheduleDays, DefaultScheduleStart, DefaultScheduleEnd, true)
+}
+
 // NewSchedule builds a Schedule from a schedule_configs row: an IANA zone,
 // active days as ISO weekdays (1 = Monday … 7 = Sunday; 0 is accepted for
 // Sunday), and start and end as offsets from local midnight (pgtype.Time

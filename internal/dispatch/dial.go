@@ -113,12 +113,12 @@ func (s *Service) claimTarget(ctx context.Context, job *river.Job[DialArgs]) (st
 			// only for the count and the commit, so claims of one
 			// organization queue behind each other for two round trips.
 			callID := uuid.Must(uuid.NewV7())
-			n, live, err := s.claimUnderLimit(ctx, tx, t, a.Attempt, f.org.ConcurrencyLimit, callID, now, d)
+			n, d, err := s.claimUnderLock(ctx, tx, t, a.Attempt, sub, f, callID, now, d)
 			if err != nil {
 				return err
 			}
-			if n == 0 { // the limit is reached: the claim was undone
-				return s.recordTargetDecision(ctx, tx, t.ID, t.Status, t.CampaignID, now, s.decide(now, sub, f, live))
+			if n == 0 { // a line is busy: the claim was undone
+				return s.recordTargetDecision(ctx, tx, t.ID, t.Status, t.CampaignID, now, d)
 			}
 			req := dialRequest(a.OrganizationID, callID, t.Phone, &t.CampaignID, &t.ID, dc)
 			st, att.callID, att.number, att.claimedAt, att.req = stepDial, callID, n, now, &req
@@ -154,15 +154,17 @@ func (s *Service) claimTarget(ctx context.Context, job *river.Job[DialArgs]) (st
 	return st, att, err
 }
 
-// claimUnderLimit claims target t for attempt and writes its call row in
-// a savepoint, then takes the organization's claim lock and counts the
-// calls in flight besides this one; at the limit it rolls the savepoint
-// back. It returns the target's attempts after the claim (0 when undone)
-// and the count. limit is the organization's concurrency limit.
-func (s *Service) claimUnderLimit(ctx context.Context, tx *postgres.Tx, t db.TargetGetForDialRow, attempt, limit int, callID uuid.UUID, now time.Time, d compliance.Decision) (int, int, error) {
+// claimUnderLock claims target t for attempt and writes its call row in a
+// savepoint, then takes the organization's claim lock, reads again the
+// calls to the number and counts the calls in flight besides this one, and
+// decides again: when a line is busy (the organization's limit, the
+// number's 24-hour cap, a call to the number in progress) it rolls the
+// savepoint back. It returns the target's attempts after the claim (0 when
+// undone) and the decision under the lock. d is the decision before it.
+func (s *Service) claimUnderLock(ctx context.Context, tx *postgres.Tx, t db.TargetGetForDialRow, attempt int, sub subject, f *facts, callID uuid.UUID, now time.Time, d compliance.Decision) (int, compliance.Decision, error) {
 	sp, err := tx.Begin(ctx)
 	if err != nil {
-		return 0, 0, err
+		return 0, d, err
 	}
 	defer sp.Rollback(ctx) //nolint:errcheck // a no-op once released
 	q := tx.WithTx(sp)
@@ -171,28 +173,31 @@ func (s *Service) claimUnderLimit(ctx context.Context, tx *postgres.Tx, t db.Tar
 		AttemptsBefore: int32(attempt - 1), //nolint:gosec // attempts ≤ 10
 	})
 	if err != nil {
-		return 0, 0, err
+		return 0, d, err
 	}
 	if _, err := q.CallInsertForDial(ctx, db.CallInsertForDialParams{
 		OrganizationID: tx.Org, ID: callID, CampaignID: &t.CampaignID, TargetID: &t.ID,
 		ServiceRecordID: t.ServiceRecordID, CustomerID: &t.CustomerID, ToNumber: &t.Phone,
 		Provider: s.providerName(), DialClaimedAt: &now, Now: now,
 	}); err != nil {
-		return 0, 0, err
+		return 0, d, err
 	}
 	if err := q.DispatchLockClaims(ctx, tx.Org); err != nil {
-		return 0, 0, err
+		return 0, d, err
+	}
+	if err := s.readRecent(ctx, q, tx.Org, now, f, []string{sub.phone}, callID); err != nil {
+		return 0, d, err
 	}
 	live, err := q.CallCountLive(ctx, db.CallCountLiveParams{
 		OrganizationID: tx.Org, Since: now.Add(-s.inFlightTimeout()), ExceptID: callID,
 	})
 	if err != nil {
-		return 0, 0, err
+		return 0, d, err
 	}
-	if live >= int64(limit) {
-		return 0, int(live), sp.Rollback(ctx)
+	if d = s.decide(now, sub, f, int(live)); d.Verdict != compliance.Allow {
+		return 0, d, sp.Rollback(ctx)
 	}
-	return int(n), int(live), sp.Commit(ctx)
+	return int(n), d, sp.Commit(ctx)
 }
 
 func subjectOfDialRow(t db.TargetGetForDialRow) subject {

@@ -336,3 +336,42 @@ func TestDispatchConcurrencyLimitHoldsAtClaim(t *testing.T) {
 	require.Equal(t, 3, e.countWhere(t, `SELECT count(*) FROM calls`), "an undone claim leaves no call row")
 	require.Equal(t, 3, e.dials.total())
 }
+
+// TestDispatchOneCallPerNumberAtClaim: claims racing on many workers place
+// one call to a number at a time, even when the pass allowed more (the
+// targets' numbers changed after it).
+func TestDispatchOneCallPerNumberAtClaim(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	org := e.org(t, orgOpts{Limit: 10})
+	e.bulkTargets(t, org, e.campaign(t, org, campaignOpts{}), 6, 0)
+	svc := e.service(nil)
+	e.insertOnly(t, svc)
+	res, err := svc.Pass(context.Background(), e.clock.Now(), uuid.Nil)
+	require.NoError(t, err)
+	require.Equal(t, 6, res.Allowed)
+
+	e.exec(t, `UPDATE campaign_targets SET phone = $2 WHERE organization_id = $1`, org, phone(9999))
+	// Hold the organization's claim lock until every job has read its
+	// facts and written its call row: then none has seen another's call
+	// before the lock, and only the reading under it keeps them apart.
+	ctx := context.Background()
+	lock, err := e.db.Owner.Acquire(ctx)
+	require.NoError(t, err)
+	defer lock.Release()
+	key := "autopulse.dispatch.claim:" + org.String()
+	_, err = lock.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, key)
+	require.NoError(t, err)
+	e.startRiver(t, svc)
+	waitFor(t, "six claims waiting on the lock", func() bool {
+		return e.countWhere(t, `SELECT count(*) FROM pg_locks
+			WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`) == 6
+	})
+	_, err = lock.Exec(ctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, key)
+	require.NoError(t, err)
+	e.waitJobs(t)
+	require.Equal(t, 1, e.countWhere(t, `SELECT count(*) FROM campaign_targets WHERE status = 'in_call'`))
+	require.Equal(t, 5, e.countWhere(t, `SELECT count(*) FROM campaign_targets
+		WHERE status = 'pending' AND attempts = 0 AND last_decision_rule = 'number.busy'`))
+	require.Equal(t, 1, e.dials.count(phone(9999)))
+}

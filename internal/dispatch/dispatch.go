@@ -29,7 +29,8 @@
 //
 //  1. Claim: in one transaction the job re-checks every rule (time has
 //     passed since the pass) under a per-organization lock that makes the
-//     concurrency limit exact, moves the target to dialing, counts the
+//     concurrency limit, the per-number caps and "one call at a time to a
+//     number" exact, moves the target to dialing, counts the
 //     attempt (only at the attempt it was enqueued for) and writes the call
 //     row (status dialing, dial_claimed_at set) with our call id.
 //  2. Dial: the provider gets our call id in the call's metadata.
@@ -175,7 +176,8 @@ type Service struct {
 	// HoldRecheck is when a target held by a state rather than by time
 	// (suspended organization, no credit, automatic calling off) is
 	// decided again (default 5 min). Targets held by the concurrency limit
-	// are decided again at the next pass.
+	// or by a call to their number in progress are decided again at the
+	// next pass.
 	HoldRecheck time.Duration
 	// InFlightTimeout: a call not ended after this long no longer counts
 	// against the concurrency limit, so a lost end-of-call report cannot

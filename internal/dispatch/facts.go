@@ -39,6 +39,7 @@ type subject struct {
 type priorCall struct {
 	campaignID *uuid.UUID
 	at         time.Time
+	live       bool // not ended yet
 }
 
 // facts are what one batch of decisions in one organization reads, each in
@@ -116,28 +117,24 @@ func (s *Service) gather(ctx context.Context, tx *postgres.Tx, now time.Time, su
 	for _, p := range listed {
 		f.dnc[p] = true
 	}
-	calls, err := tx.CallListRecentToNumbers(ctx, db.CallListRecentToNumbersParams{
-		OrganizationID: org, Phones: phones, Since: now.Add(-24 * time.Hour), ExceptID: o.exceptCall,
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range calls {
-		f.recent[c.ToNumber] = append(f.recent[c.ToNumber], priorCall{campaignID: c.CampaignID, at: c.CreatedAt})
-	}
 
-	if o.skipLive {
-		return f, nil
-	}
-	// The lines in use come last: with lockClaims the per-organization
-	// claim lock is taken here and held to the end of the transaction, so
-	// the critical section is this count, the claim and the commit. The
-	// count is its own statement, after the lock: under READ COMMITTED it
-	// then sees every call committed by the lock's previous holder.
+	// The calls already made come last: with lockClaims the
+	// per-organization claim lock is taken here and held to the end of the
+	// transaction, so the critical section is these reads, the claim and
+	// the commit. The reads are their own statements, after the lock:
+	// under READ COMMITTED they then see every call committed by the
+	// lock's previous holder, which makes the per-number caps and the
+	// concurrency limit exact however many workers claim at once.
 	if o.lockClaims {
 		if err := tx.DispatchLockClaims(ctx, org); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.readRecent(ctx, tx.Queries, org, now, f, phones, o.exceptCall); err != nil {
+		return nil, err
+	}
+	if o.skipLive {
+		return f, nil
 	}
 	live, err := tx.CallCountLive(ctx, db.CallCountLiveParams{
 		OrganizationID: org, Since: now.Add(-s.inFlightTimeout()), ExceptID: o.exceptCall,
@@ -156,15 +153,24 @@ func (s *Service) gather(ctx context.Context, tx *postgres.Tx, now time.Time, su
 	return f, nil
 }
 
-// The built-in default schedule, when neither the campaign nor the
-// organization stores one: Monday to Friday, 09:00–18:00 in the
-// organization's time zone. It mirrors package campaign's default (which
-// this package cannot import).
-var (
-	builtinDays  = []int16{1, 2, 3, 4, 5}
-	builtinStart = 9 * time.Hour
-	builtinEnd   = 18 * time.Hour
-)
+// readRecent (re)reads the calls to phones in the 24 hours before now into
+// f.recent, leaving out the call except.
+func (s *Service) readRecent(ctx context.Context, q *db.Queries, org uuid.UUID, now time.Time, f *facts, phones []string, except uuid.UUID) error {
+	calls, err := q.CallListRecentToNumbers(ctx, db.CallListRecentToNumbersParams{
+		OrganizationID: org, Phones: phones, Since: now.Add(-24 * time.Hour), ExceptID: except,
+		LiveSince: now.Add(-s.inFlightTimeout()),
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range phones {
+		delete(f.recent, p)
+	}
+	for _, c := range calls {
+		f.recent[c.ToNumber] = append(f.recent[c.ToNumber], priorCall{campaignID: c.CampaignID, at: c.CreatedAt, live: c.InProgress})
+	}
+	return nil
+}
 
 // schedule returns the schedule that governs a call of the campaign (nil:
 // a one-off call without one): the campaign's own, else the
@@ -177,7 +183,7 @@ func (f *facts) schedule(campaignID *uuid.UUID) (compliance.Schedule, error) {
 		}
 	}
 	if row == nil {
-		return compliance.NewSchedule(f.orgTimezone, builtinDays, builtinStart, builtinEnd, true)
+		return compliance.DefaultSchedule(f.orgTimezone)
 	}
 	return compliance.NewSchedule(row.Timezone, row.ActiveDays, clockOf(row.StartTime), clockOf(row.EndTime), row.AutoCallEnabled)
 }
@@ -201,7 +207,7 @@ func (f *facts) input(sub subject, sched compliance.Schedule) compliance.Input {
 	}
 	for _, c := range f.recent[sub.phone] {
 		same := sub.campaignID != nil && c.campaignID != nil && *c.campaignID == *sub.campaignID
-		in.RecentCalls = append(in.RecentCalls, compliance.PriorCall{At: c.at, SameSubject: same})
+		in.RecentCalls = append(in.RecentCalls, compliance.PriorCall{At: c.at, SameSubject: same, InProgress: c.live})
 	}
 	if sub.manual {
 		in.Schedule.Disabled = false
@@ -255,12 +261,12 @@ func (s *Service) decide(now time.Time, sub subject, f *facts, busy int) complia
 
 // nextAttempt is when a held target is decided again: its next eligible
 // instant, or for a hold on a state rather than on time, the next pass
-// (concurrency) or HoldRecheck later.
+// (a busy line: concurrency, number.busy) or HoldRecheck later.
 func (s *Service) nextAttempt(now time.Time, d compliance.Decision) time.Time {
 	if d.NextEligibleAt.After(now) {
 		return d.NextEligibleAt
 	}
-	if d.Rule == compliance.RuleConcurrency {
+	if d.Rule == compliance.RuleConcurrency || d.Rule == compliance.RuleNumberBusy {
 		return now.Add(s.interval())
 	}
 	return now.Add(s.holdRecheck())

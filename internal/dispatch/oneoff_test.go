@@ -46,7 +46,9 @@ func TestDispatchOneOffCall(t *testing.T) {
 	require.NotNil(t, claimed)
 	require.Equal(t, 1, e.dials.count(phone(1)))
 
-	// Accepted at 11:00, its job runs at 21:30: not placed.
+	// Accepted at 11:00 (after the first call ended), its job runs at
+	// 21:30: not placed.
+	e.exec(t, `UPDATE calls SET status = 'ended' WHERE id = $1`, placed.CallID)
 	e.insertOnly(t, svc)
 	late, err := svc.PlaceCall(ctx, org, dispatch.OneOffCallInput{ServiceRecordID: record})
 	require.NoError(t, err)
@@ -58,15 +60,23 @@ func TestDispatchOneOffCall(t *testing.T) {
 	require.Contains(t, reason, "not-placed: window.federal")
 	require.Equal(t, 1, e.dials.count(phone(1)))
 
-	// The 24-hour cap counts one-off calls (the one not placed excepted):
-	// two more, then a hold.
+	// One call at a time to a number: while one is in flight, another is
+	// refused with the rule.
 	e.clock.Set(tuesday.Add(time.Hour))
-	for range 2 {
-		_, err := svc.PlaceCall(ctx, org, dispatch.OneOffCallInput{ServiceRecordID: record})
-		require.NoError(t, err)
-	}
+	second, err := svc.PlaceCall(ctx, org, dispatch.OneOffCallInput{ServiceRecordID: record})
+	require.NoError(t, err)
 	_, err = svc.PlaceCall(ctx, org, dispatch.OneOffCallInput{ServiceRecordID: record})
 	var na *dispatch.NotAllowedError
+	require.ErrorAs(t, err, &na)
+	require.Equal(t, "number.busy", na.Decision.Rule)
+
+	// The 24-hour cap counts one-off calls (the one not placed excepted):
+	// once the calls have ended, one more, then a hold.
+	e.exec(t, `UPDATE calls SET status = 'ended' WHERE id = $1`, second.CallID)
+	_, err = svc.PlaceCall(ctx, org, dispatch.OneOffCallInput{ServiceRecordID: record})
+	require.NoError(t, err)
+	e.exec(t, `UPDATE calls SET status = 'ended' WHERE organization_id = $1 AND status <> 'failed'`, org)
+	_, err = svc.PlaceCall(ctx, org, dispatch.OneOffCallInput{ServiceRecordID: record})
 	require.ErrorAs(t, err, &na)
 	require.Equal(t, "hold", na.Decision.Verdict)
 	require.Equal(t, "frequency.24h", na.Decision.Rule)

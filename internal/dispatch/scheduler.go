@@ -204,7 +204,11 @@ func (s *Service) passOrg(ctx context.Context, org uuid.UUID, ids []uuid.UUID, n
 			p.Statuses[i] = r.Status
 			switch d.Verdict {
 			case compliance.Allow:
+				// The call is as good as placed: the next decisions of the
+				// batch count its line and its number.
 				busy++
+				ph := subjects[i].phone
+				f.recent[ph] = append(f.recent[ph], priorCall{campaignID: &r.CampaignID, at: now, live: true})
 				res.Allowed++
 				p.NextAttempts[i] = now.Add(s.dialLease())
 				jobs = append(jobs, river.InsertManyParams{Args: DialArgs{

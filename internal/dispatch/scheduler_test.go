@@ -95,6 +95,15 @@ func TestDispatchRules(t *testing.T) {
 			want: want{verdict: "hold", rule: compliance.RuleConcurrency, status: "pending", next: at(now.Add(dispatch.DefaultInterval))},
 		},
 		{
+			name: "a call to the number in progress", target: targetOpts{},
+			prepare: func(t *testing.T, org, _ uuid.UUID, phone string) {
+				other := e.campaign(t, org, campaignOpts{})
+				e.exec(t, `INSERT INTO calls (organization_id, campaign_id, to_number, status, provider_call_id, created_at)
+					VALUES ($1, $2, $3, 'in_progress', gen_random_uuid()::text, $4)`, org, other, phone, *hoursAgo(0.05))
+			},
+			want: want{verdict: "hold", rule: compliance.RuleNumberBusy, status: "pending", next: at(now.Add(dispatch.DefaultInterval))},
+		},
+		{
 			name: "no credit", org: orgOpts{Credit: -5}, target: targetOpts{},
 			want: want{verdict: "hold", rule: compliance.RuleCreditExhausted, status: "pending", next: at(now.Add(dispatch.DefaultHoldRecheck))},
 		},
@@ -161,6 +170,35 @@ func TestDispatchRules(t *testing.T) {
 	res, err = svc.Pass(context.Background(), now, uuid.Nil)
 	require.NoError(t, err)
 	require.Zero(t, res.Decided())
+}
+
+// TestDispatchOneCallPerNumber: two campaigns due for the same number in
+// one pass get one call; the other target waits for the line, and the
+// 24-hour cap counts the calls a pass allows.
+func TestDispatchOneCallPerNumber(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	svc := e.service(nil)
+	e.insertOnly(t, svc)
+	now := e.clock.Now()
+	org := e.org(t, orgOpts{})
+	first := e.target(t, org, e.campaign(t, org, campaignOpts{}), targetOpts{Phone: phone(1)})
+	second := e.target(t, org, e.campaign(t, org, campaignOpts{}), targetOpts{Phone: phone(1)})
+	other := e.target(t, org, e.campaign(t, org, campaignOpts{}), targetOpts{Phone: phone(2)})
+
+	res, err := svc.Pass(context.Background(), now, uuid.Nil)
+	require.NoError(t, err)
+	require.Equal(t, 2, res.Allowed)
+	require.Equal(t, 1, res.Held)
+	a, b := e.targetState(t, first), e.targetState(t, second)
+	require.ElementsMatch(t, []string{"allow", "hold"}, []string{*a.Verdict, *b.Verdict})
+	held := a
+	if *a.Verdict == "allow" {
+		held = b
+	}
+	require.Equal(t, compliance.RuleNumberBusy, *held.Rule, *held.Reason)
+	require.Equal(t, now.Add(dispatch.DefaultInterval), held.Next.UTC())
+	require.Equal(t, "allow", *e.targetState(t, other).Verdict)
 }
 
 // TestDispatchFairness: a large tenant cannot crowd out small ones; each

@@ -47,8 +47,8 @@ const (
 
 	maxResponseBytes = 1 << 20  // one Call object
 	maxListBytes     = 16 << 20 // a page of Call objects, transcripts included
-	listPageSize     = 50
-	maxListPages     = 10
+	listPageSize     = 100
+	DefaultFindLimit = 2000
 	maxRetryAfter    = time.Hour
 )
 
@@ -62,6 +62,9 @@ type Client struct {
 	AssistantID   string       // default assistant for requests that name none
 	PhoneNumberID string       // the Vapi phone number calls are placed from
 	HTTP          *http.Client // default: a client with DefaultTimeout
+	// FindLimit is the most calls FindByCallID reads before it gives up
+	// without an answer (default DefaultFindLimit).
+	FindLimit int
 }
 
 var (
@@ -174,25 +177,40 @@ func (c *Client) GetCall(ctx context.Context, providerCallID string) (voice.Call
 
 // FindByCallID finds the call placed with our callID in its metadata,
 // among the calls from the client's phone number created at or after
-// since. Vapi cannot filter by metadata, so this pages through the list
-// (newest first, at most 500 calls): keep since close to the dial. When
-// more than one call matches, which means a double dial, the earliest is
-// returned.
+// since. Vapi cannot filter by metadata, so this pages through the list,
+// newest first, reading at most FindLimit calls: keep since close to the
+// dial. When more than one call matches, which means a double dial, the
+// earliest is returned.
+//
+// ErrNotFound means the whole listing since since was read and holds no
+// such call. When the listing could not be read to its end (more calls
+// than FindLimit, or a page the cursor cannot move past), the answer is
+// unknown: the error matches ErrUncertain and ErrRetryable, never
+// ErrNotFound, because a caller that took it for "not placed" would dial
+// twice.
 func (c *Client) FindByCallID(ctx context.Context, callID uuid.UUID, since time.Time) (voice.CallState, error) {
 	const op = "find call"
 	if c.PhoneNumberID == "" {
 		return voice.CallState{}, &voice.Error{Op: op, Message: "vapi client has no phone number id", Invalid: true}
 	}
+	limit := c.FindLimit
+	if limit <= 0 {
+		limit = DefaultFindLimit
+	}
 	want := callID.String()
 	q := url.Values{
 		"phoneNumberId": {c.PhoneNumberID},
 		"createdAtGe":   {since.UTC().Format(time.RFC3339Nano)},
-		"limit":         {strconv.Itoa(listPageSize)},
+		"limit":         {strconv.Itoa(min(listPageSize, limit))},
 	}
 	var found *wireCall
 	var foundAt time.Time
 	seen := map[string]bool{}
-	for range maxListPages {
+	for complete := false; !complete; {
+		if len(seen) >= limit {
+			return unfinishedSearch(op, found, fmt.Sprintf("more than %d calls since %s; the search stopped before their end",
+				limit, since.UTC().Format(time.RFC3339)))
+		}
 		var page []wireCall
 		if err := c.do(ctx, op, http.MethodGet, "/call", q, nil, maxListBytes, &page); err != nil {
 			return voice.CallState{}, err
@@ -217,18 +235,35 @@ func (c *Client) FindByCallID(ctx context.Context, callID uuid.UUID, since time.
 				found, foundAt = call, created
 			}
 		}
-		if len(page) < listPageSize || fresh == 0 || oldest.IsZero() {
-			break
+		pageSize, _ := strconv.Atoi(q.Get("limit"))
+		switch {
+		case len(page) < pageSize:
+			complete = true // the listing's end
+		case fresh == 0 || oldest.IsZero():
+			// A full page with nothing new (more calls in one instant
+			// than a page holds), or without times to page by.
+			return unfinishedSearch(op, found, "the call listing cannot be paged past "+oldest.UTC().Format(time.RFC3339Nano))
+		default:
+			// Calls created in the same millisecond as the page's oldest
+			// may sit on either side of the page boundary: include that
+			// instant again and skip the calls already seen.
+			q.Set("createdAtLe", oldest.UTC().Format(time.RFC3339Nano))
 		}
-		// Calls created in the same millisecond as the page's oldest may
-		// sit on either side of the page boundary: include that instant
-		// again and skip the calls already seen.
-		q.Set("createdAtLe", oldest.UTC().Format(time.RFC3339Nano))
 	}
 	if found == nil {
 		return voice.CallState{}, &voice.Error{Op: op, Message: "no call with " + voice.MetaCallID + " " + want, NotFound: true}
 	}
 	return callState(found), nil
+}
+
+// unfinishedSearch answers a search that could not read the listing to
+// its end: a match already seen is the answer (the earliest of the calls
+// read, which may not be the earliest of all); otherwise it is unknown.
+func unfinishedSearch(op string, found *wireCall, why string) (voice.CallState, error) {
+	if found != nil {
+		return callState(found), nil
+	}
+	return voice.CallState{}, &voice.Error{Op: op, Message: why, Retryable: true, Uncertain: true}
 }
 
 func callState(c *wireCall) voice.CallState {

@@ -558,11 +558,29 @@ func TestFindByCallIDPagesThroughTheList(t *testing.T) {
 	req := dialRequest(voice.CampaignServiceReminder)
 	res, err := e.client.Dial(context.Background(), req)
 	require.NoError(t, err)
-	for range 70 { // more than one page (50) of newer calls
+	for range 130 { // more than one page (100) of newer calls
 		_, err := e.client.Dial(context.Background(), dialRequest(voice.CampaignServiceReminder))
 		require.NoError(t, err)
 	}
 	st, err := e.client.FindByCallID(context.Background(), req.CallID, since)
+	require.NoError(t, err)
+	require.Equal(t, res.ProviderCallID, st.ProviderCallID)
+
+	// A search that stops before the listing's end cannot say "not
+	// placed": that would make the dispatcher dial again.
+	short := *e.client
+	short.FindLimit = 40
+	_, err = short.FindByCallID(context.Background(), req.CallID, since)
+	require.ErrorIs(t, err, voice.ErrUncertain)
+	require.ErrorIs(t, err, voice.ErrRetryable)
+	require.NotErrorIs(t, err, voice.ErrNotFound)
+	_, err = short.FindByCallID(context.Background(), uuid.New(), since)
+	require.NotErrorIs(t, err, voice.ErrNotFound)
+	// A match among the calls read is an answer even then.
+	newest := dialRequest(voice.CampaignServiceReminder)
+	res, err = e.client.Dial(context.Background(), newest)
+	require.NoError(t, err)
+	st, err = short.FindByCallID(context.Background(), newest.CallID, since)
 	require.NoError(t, err)
 	require.Equal(t, res.ProviderCallID, st.ProviderCallID)
 }

@@ -43,7 +43,9 @@ type Provider interface {
 type Finder interface {
 	// FindByCallID returns the call placed for callID, searching calls
 	// created at or after since (the claim time, minus a margin for clock
-	// skew). No such call gives an error matching ErrNotFound.
+	// skew). ErrNotFound must mean the provider certainly has no such
+	// call, since the dispatcher then dials again; a search that could
+	// not finish answers an error matching ErrUncertain instead.
 	FindByCallID(ctx context.Context, callID uuid.UUID, since time.Time) (CallState, error)
 }
 

@@ -237,14 +237,17 @@ func (q *Queries) CallLastPlacedForTarget(ctx context.Context, arg CallLastPlace
 }
 
 const callListRecentToNumbers = `-- name: CallListRecentToNumbers :many
-SELECT to_number::text AS to_number, campaign_id, created_at
+SELECT to_number::text AS to_number, campaign_id, created_at,
+  (status IN ('dialing', 'queued', 'ringing', 'in_progress', 'forwarding')
+    AND created_at >= $1::timestamptz)::boolean AS in_progress
 FROM calls
-WHERE organization_id = $1 AND to_number = ANY ($2::text[])
-  AND created_at >= $3::timestamptz AND direction = 'outbound' AND id <> $4::uuid
+WHERE organization_id = $2 AND to_number = ANY ($3::text[])
+  AND created_at >= $4::timestamptz AND direction = 'outbound' AND id <> $5::uuid
   AND NOT (status = 'failed' AND provider_call_id IS NULL AND ended_reason LIKE 'not-placed:%')
 `
 
 type CallListRecentToNumbersParams struct {
+	LiveSince      time.Time
 	OrganizationID uuid.UUID
 	Phones         []string
 	Since          time.Time
@@ -255,13 +258,17 @@ type CallListRecentToNumbersRow struct {
 	ToNumber   string
 	CampaignID *uuid.UUID
 	CreatedAt  time.Time
+	InProgress bool
 }
 
 // Outbound calls to the numbers since the given instant, by any campaign
-// (the 24-hour caps). A dial that certainly never reached the provider
-// (failed before it had a provider id, and was released) is not a call.
+// (the 24-hour caps), and whether each is still in flight (as
+// CallCountLive counts them: created since live_since and not ended). A
+// dial that certainly never reached the provider (failed before it had a
+// provider id, and was released) is not a call.
 func (q *Queries) CallListRecentToNumbers(ctx context.Context, arg CallListRecentToNumbersParams) ([]CallListRecentToNumbersRow, error) {
 	rows, err := q.db.Query(ctx, callListRecentToNumbers,
+		arg.LiveSince,
 		arg.OrganizationID,
 		arg.Phones,
 		arg.Since,
@@ -274,7 +281,12 @@ func (q *Queries) CallListRecentToNumbers(ctx context.Context, arg CallListRecen
 	items := []CallListRecentToNumbersRow{}
 	for rows.Next() {
 		var i CallListRecentToNumbersRow
-		if err := rows.Scan(&i.ToNumber, &i.CampaignID, &i.CreatedAt); err != nil {
+		if err := rows.Scan(
+			&i.ToNumber,
+			&i.CampaignID,
+			&i.CreatedAt,
+			&i.InProgress,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

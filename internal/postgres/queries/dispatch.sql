@@ -105,9 +105,13 @@ WHERE organization_id = sqlc.arg(organization_id) AND phone = ANY (sqlc.arg(phon
 
 -- name: CallListRecentToNumbers :many
 -- Outbound calls to the numbers since the given instant, by any campaign
--- (the 24-hour caps). A dial that certainly never reached the provider
--- (failed before it had a provider id, and was released) is not a call.
-SELECT to_number::text AS to_number, campaign_id, created_at
+-- (the 24-hour caps), and whether each is still in flight (as
+-- CallCountLive counts them: created since live_since and not ended). A
+-- dial that certainly never reached the provider (failed before it had a
+-- provider id, and was released) is not a call.
+SELECT to_number::text AS to_number, campaign_id, created_at,
+  (status IN ('dialing', 'queued', 'ringing', 'in_progress', 'forwarding')
+    AND created_at >= sqlc.arg(live_since)::timestamptz)::boolean AS in_progress
 FROM calls
 WHERE organization_id = sqlc.arg(organization_id) AND to_number = ANY (sqlc.arg(phones)::text[])
   AND created_at >= sqlc.arg(since)::timestamptz AND direction = 'outbound' AND id <> sqlc.arg(except_id)::uuid
