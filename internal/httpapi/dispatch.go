@@ -96,20 +96,26 @@ func NewJobsUI(ctx context.Context, client *river.Client[pgx.Tx], log *slog.Logg
 	return h, nil
 }
 
-// platformAdminOnly lets through only requests whose bearer credential is
-// a platform administrator's: 401 without a valid credential, 403 for
-// anybody else. It reads what the authenticate middleware resolved.
+// platformAdminOnly lets through only requests whose credential (a Bearer
+// header, or the admin session cookie) is a platform administrator's: 401
+// without a valid credential (a browser is sent to the sign-in form
+// instead), 403 for anybody else. It reads what the authenticate
+// middleware resolved.
 func (s *Server) platformAdminOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		res, _ := r.Context().Value(authResultKey{}).(authResult)
+		var fe *fault.Error
 		switch {
-		case res.err != nil && fault.CodeOf(res.err) != fault.Forbidden:
+		case errors.As(res.err, &fe) && fe.Code == fault.Forbidden:
+			// A suspended organization, or a cross-origin write.
+			writeProblem(w, http.StatusForbidden, fe.Message)
+		case res.principal == nil:
+			if adminBrowserRedirect(w, r) {
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="autopulse"`)
 			writeProblem(w, http.StatusUnauthorized, "authentication required")
-		case res.principal == nil && res.err == nil:
-			w.Header().Set("WWW-Authenticate", `Bearer realm="autopulse"`)
-			writeProblem(w, http.StatusUnauthorized, "authentication required")
-		case res.principal == nil || !res.principal.PlatformAdmin:
+		case !res.principal.PlatformAdmin:
 			writeProblem(w, http.StatusForbidden, "platform administrators only")
 		default:
 			next.ServeHTTP(w, r)

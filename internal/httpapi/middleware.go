@@ -147,18 +147,29 @@ type authResult struct {
 // public route ignores a stale token.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		if h == "" {
-			next.ServeHTTP(w, r)
-			return
-		}
 		var res authResult
-		scheme, cred, ok := strings.Cut(h, " ")
-		switch {
-		case !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" || len(cred) > 4096:
-			res.err = &fault.Error{Code: fault.Unauthorized, Message: "the Authorization header must be `Bearer <token>`"}
-		default:
-			res.principal, res.err = s.deps.Identity.Authenticate(r.Context(), strings.TrimSpace(cred))
+		if h := r.Header.Get("Authorization"); h != "" {
+			scheme, cred, ok := strings.Cut(h, " ")
+			switch {
+			case !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" || len(cred) > 4096:
+				res.err = &fault.Error{Code: fault.Unauthorized, Message: "the Authorization header must be `Bearer <token>`"}
+			default:
+				res.principal, res.err = s.deps.Identity.Authenticate(r.Context(), strings.TrimSpace(cred))
+			}
+		} else {
+			// The admin pages' browser session (adminsession.go).
+			cred, err := adminCookieCredential(r)
+			switch {
+			case err != nil:
+				res.err = err
+			case cred == "":
+				next.ServeHTTP(w, r)
+				return
+			case len(cred) > 4096:
+				res.err = &fault.Error{Code: fault.Unauthorized, Message: "invalid admin session"}
+			default:
+				res.principal, res.err = s.deps.Identity.Authenticate(r.Context(), cred)
+			}
 		}
 		ctx := context.WithValue(r.Context(), authResultKey{}, res)
 		if res.principal != nil {

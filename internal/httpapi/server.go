@@ -118,6 +118,7 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 	config.CreateHooks = nil // no $schema links in bodies
 	config.DocsPath = ""     // served below from embedded assets
 	config.RejectUnknownQueryParameters = true
+	config.Components.Schemas = newSchemaRegistry()
 	config.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT or API key", //nolint:gosec // G101: a description of the scheme, not a credential
 			Description: "An access token from POST /api/v1/auth/token, or an API key (apk_…)"},
@@ -148,6 +149,9 @@ func New(deps Deps, opts Options, log *slog.Logger) *Server {
 	router.Handle("/docs/*", docs)
 	if opts.JobsUI != nil {
 		router.Mount(JobsUIPath, s.platformAdminOnly(opts.JobsUI))
+		router.Get(AdminLoginPath, s.adminLogin)
+		router.Post(AdminLoginPath, s.adminLogin)
+		router.Post(AdminLogoutPath, s.adminLogout)
 	}
 	s.handler = router
 	return s
