@@ -282,3 +282,36 @@ func TestTokensParseRefusesNonCanonicalEncoding(t *testing.T) {
 		require.ErrorIs(t, err, identity.ErrBadToken, "variant %c", alt)
 	}
 }
+
+// Registrations from one address beyond the free ones wait, with the
+// sign-in throttle's growing delays; invalid ones do not count, and other
+// addresses (and callers without one, like the seed) are not affected.
+func TestRegisterThrottlePerAddress(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	clock := &authClock{t: time.Now()}
+	f.svc.Now = clock.Now
+	register := func(ctx context.Context) error {
+		_, err := f.svc.Register(ctx, identity.Registration{
+			OrganizationName: "Spam Motors", FullName: "Sam Spam", Email: "sam-" + uuid.NewString()[:8] + "@example.com", Password: password,
+		})
+		return err
+	}
+	ctx := fromAddress("203.0.113.40")
+	_, err := f.svc.Register(ctx, identity.Registration{OrganizationName: "Bad", FullName: "Bad", Email: "not-an-email", Password: password})
+	require.True(t, fault.Is(err, fault.Invalid), "%v", err)
+	for range identity.RegisterFreePerIP + 1 { // the free ones, and the one that starts the block
+		require.NoError(t, register(ctx))
+	}
+	err = register(ctx)
+	require.True(t, fault.Is(err, fault.TooManyRequests), "%v", err)
+	var fe *fault.Error
+	require.ErrorAs(t, err, &fe)
+	require.InDelta(t, float64(2*time.Second), float64(fe.RetryAfter), float64(time.Millisecond), "the first delay; the clock is stored to the microsecond")
+	require.Contains(t, fe.Message, "registrations")
+
+	require.NoError(t, register(fromAddress("203.0.113.41")))
+	require.NoError(t, register(context.Background()))
+	clock.Advance(2 * time.Second)
+	require.NoError(t, register(ctx))
+}

@@ -87,7 +87,8 @@ type Registered struct {
 }
 
 // Register creates an organization with its system roles and its owner, in
-// one transaction. A taken email is a Conflict.
+// one transaction. A taken email is a Conflict; TooManyRequests when the
+// client address registered too many (RegisterFreePerIP).
 func (s *Service) Register(ctx context.Context, r Registration) (Registered, error) {
 	r.OrganizationName = strings.TrimSpace(r.OrganizationName)
 	r.FullName = strings.TrimSpace(r.FullName)
@@ -108,6 +109,9 @@ func (s *Service) Register(ctx context.Context, r Registration) (Registered, err
 		return Registered{}, err
 	}
 	if err := CheckPassword("body.password", r.Password); err != nil {
+		return Registered{}, err
+	}
+	if err := s.chargeRegistration(ctx, access.RequestFrom(ctx).IP, s.now()); err != nil {
 		return Registered{}, err
 	}
 	hash, err := HashPassword(r.Password)

@@ -29,6 +29,23 @@ const (
 	loginForgetAfter            = time.Hour
 )
 
+// RegisterFreePerIP is how many organizations one client address may
+// register within loginForgetAfter before each further registration
+// blocks the address with the same growing delays as sign-in attempts.
+// Registrations that fail validation do not count.
+const RegisterFreePerIP = 5
+
+// chargeRegistration counts a registration from ip, or refuses it with
+// TooManyRequests while the address is blocked. Requests without a client
+// address (the seed, tests, platform tools) are not throttled.
+func (s *Service) chargeRegistration(ctx context.Context, ip string, now time.Time) error {
+	if ip == "" {
+		return nil
+	}
+	return s.charge(ctx, []throttleKey{{key: "register:" + ip, free: RegisterFreePerIP}}, now,
+		"too many registrations from this address; wait before trying again (see Retry-After)")
+}
+
 // throttleKey is one login_throttles row and the attempts it allows free.
 type throttleKey struct {
 	key  string
@@ -71,6 +88,12 @@ func loginDelay(attempts, free int32) time.Duration {
 // a burst of parallel guesses: each one sees the count the previous one
 // left. A success gives its attempt back (settleLogin).
 func (s *Service) chargeLogin(ctx context.Context, keys []throttleKey, now time.Time) error {
+	return s.charge(ctx, keys, now, "too many sign-in attempts; wait before trying again (see Retry-After)")
+}
+
+// charge counts an attempt against every key, or refuses it with
+// TooManyRequests (blocked as its message) while any key is blocked.
+func (s *Service) charge(ctx context.Context, keys []throttleKey, now time.Time, blocked string) error {
 	names := make([]string, len(keys))
 	free := make(map[string]int32, len(keys))
 	for i, k := range keys {
@@ -90,8 +113,7 @@ func (s *Service) chargeLogin(ctx context.Context, keys []throttleKey, now time.
 			wait = max(wait, r.BlockedUntil.Sub(now))
 		}
 		if wait > 0 {
-			return &fault.Error{Code: fault.TooManyRequests, RetryAfter: wait,
-				Message: "too many sign-in attempts; wait before trying again (see Retry-After)"}
+			return &fault.Error{Code: fault.TooManyRequests, RetryAfter: wait, Message: blocked}
 		}
 		for _, r := range rows {
 			attempts := r.Failures
