@@ -313,20 +313,27 @@ func TestDispatchRequeuesLostClaims(t *testing.T) {
 	require.Zero(t, res.Requeued)
 }
 
+// allowedTargets makes an organization (limit 10) with n targets that a
+// pass has allowed, their dial jobs waiting for a worker.
+func (e *env) allowedTargets(t *testing.T, n int) (uuid.UUID, *dispatch.Service) {
+	t.Helper()
+	org := e.org(t, orgOpts{Limit: 10})
+	e.bulkTargets(t, org, e.campaign(t, org, campaignOpts{}), n, 0)
+	svc := e.service(nil)
+	e.insertOnly(t, svc)
+	res, err := svc.Pass(context.Background(), e.clock.Now(), uuid.Nil)
+	require.NoError(t, err)
+	require.Equal(t, n, res.Allowed)
+	return org, svc
+}
+
 // TestDispatchConcurrencyLimitHoldsAtClaim: claims racing on many workers
 // never exceed the organization's limit, even when the pass allowed more
 // (the limit was lowered after it).
 func TestDispatchConcurrencyLimitHoldsAtClaim(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	org := e.org(t, orgOpts{Limit: 10})
-	e.bulkTargets(t, org, e.campaign(t, org, campaignOpts{}), 10, 0)
-	svc := e.service(nil)
-	e.insertOnly(t, svc)
-	res, err := svc.Pass(context.Background(), e.clock.Now(), uuid.Nil)
-	require.NoError(t, err)
-	require.Equal(t, 10, res.Allowed)
-
+	org, svc := e.allowedTargets(t, 10)
 	e.exec(t, `UPDATE organizations SET call_concurrency_limit = 3 WHERE id = $1`, org)
 	e.startRiver(t, svc)
 	e.waitJobs(t)
@@ -343,14 +350,7 @@ func TestDispatchConcurrencyLimitHoldsAtClaim(t *testing.T) {
 func TestDispatchOneCallPerNumberAtClaim(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	org := e.org(t, orgOpts{Limit: 10})
-	e.bulkTargets(t, org, e.campaign(t, org, campaignOpts{}), 6, 0)
-	svc := e.service(nil)
-	e.insertOnly(t, svc)
-	res, err := svc.Pass(context.Background(), e.clock.Now(), uuid.Nil)
-	require.NoError(t, err)
-	require.Equal(t, 6, res.Allowed)
-
+	org, svc := e.allowedTargets(t, 6)
 	e.exec(t, `UPDATE campaign_targets SET phone = $2 WHERE organization_id = $1`, org, phone(9999))
 	// Hold the organization's claim lock until every job has read its
 	// facts and written its call row: then none has seen another's call
