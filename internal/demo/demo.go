@@ -36,6 +36,9 @@ const (
 	OwnerEmail    = "owner@sunrise-motors.example"
 	OwnerPassword = "autopulse-demo-2026" //nolint:gosec // development demo login, printed and documented on purpose
 	OrgName       = "Sunrise Motors Service"
+	// PlatformAdminEmail is the demo's platform administrator (River UI at
+	// /admin/jobs, the admin routes); same password as the owner.
+	PlatformAdminEmail = "platform@autopulse.example"
 )
 
 // StaffEmails are the demo users other than the owner, by system role; they
@@ -66,6 +69,9 @@ func Seed(ctx context.Context, svc Services, log *slog.Logger) error {
 		Password: OwnerPassword, Timezone: "America/Chicago",
 	})
 	if err != nil {
+		return err
+	}
+	if _, err := ids.EnsurePlatformAdmin(ctx, PlatformAdminEmail, OwnerPassword); err != nil {
 		return err
 	}
 	org := reg.Organization.ID
@@ -110,7 +116,7 @@ func Seed(ctx context.Context, svc Services, log *slog.Logger) error {
 	}
 	log.Info("seeded demo organization", "organization", OrgName, "email", OwnerEmail,
 		"staff_emails", []string{StaffEmails[access.RoleAdmin], StaffEmails[access.RoleManager], StaffEmails[access.RoleAgent], StaffEmails[access.RoleViewer]},
-		"demo_login", OwnerPassword) // deliberately printed: development demo only
+		"platform_admin_email", PlatformAdminEmail, "demo_login", OwnerPassword) // deliberately printed: development demo only
 	return nil
 }
 

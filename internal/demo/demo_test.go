@@ -25,7 +25,7 @@ func TestSeedCreatesOneUserPerSystemRole(t *testing.T) {
 	ctx := context.Background()
 	d := pgtest.New(t)
 	pdb := &postgres.DB{Pool: d.App}
-	ids := &identity.Service{DB: pdb, Tokens: &identity.Tokens{Secret: []byte("test-secret-of-at-least-32-bytes!!"), TTL: time.Minute}}
+	ids := &identity.Service{DB: pdb, Tokens: &identity.Tokens{Secret: []byte("test-secret-of-at-least-32-bytes!!"), Issuer: "autopulse", Audience: "autopulse-api", TTL: time.Minute}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	svc := demo.Services{Identity: ids, Tags: &tag.Service{DB: pdb}}
@@ -36,8 +36,23 @@ func TestSeedCreatesOneUserPerSystemRole(t *testing.T) {
 	require.NoError(t, err)
 	orgs, _, err := ids.ListOrganizations(ctx, "", pr)
 	require.NoError(t, err)
-	require.Len(t, orgs, 1)
-	users, _, err := ids.ListUsers(ctx, orgs[0].ID, pr)
+	require.Len(t, orgs, 2, "the dealership and the platform's own")
+	var dealership identity.Organization
+	for _, o := range orgs {
+		if o.Name == demo.OrgName {
+			dealership = o
+		}
+	}
+	require.Equal(t, demo.OrgName, dealership.Name)
+
+	// The platform administrator signs in with the demo password.
+	pair, err := ids.Login(ctx, demo.PlatformAdminEmail, demo.OwnerPassword)
+	require.NoError(t, err)
+	staff, err := ids.Authenticate(ctx, pair.AccessToken)
+	require.NoError(t, err)
+	require.True(t, staff.PlatformAdmin)
+
+	users, _, err := ids.ListUsers(ctx, dealership.ID, pr)
 	require.NoError(t, err)
 
 	byRole := map[string]identity.User{}
