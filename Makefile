@@ -53,8 +53,13 @@ generate: $(SQLC) ## Regenerate sqlc code from internal/postgres/queries
 	$(SQLC) vet
 
 .PHONY: check-generated
-check-generated: generate ## Fail if generated code is out of date
-	@git diff --exit-code -- internal/postgres/db || (echo "generated code is stale: run make generate" && exit 1)
+check-generated: generate openapi ## Fail if generated code or docs/openapi.json is out of date
+	@git diff --exit-code -- internal/postgres/db docs/openapi.json || (echo "generated files are stale: run make generate openapi" && exit 1)
+	@test -z "$$(git status --porcelain -- internal/postgres/db docs/openapi.json)" || (echo "generated files are not committed" && exit 1)
+
+.PHONY: openapi
+openapi: ## Write the OpenAPI 3.1 document to docs/openapi.json
+	$(GO) run ./cmd/autopulse openapi docs/openapi.json
 
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## gofmt and golangci-lint

@@ -30,6 +30,7 @@ Usage:
                                   create the platform admin and/or demo data
   autopulse import FILE --org ORG import service records from a CSV file, with a progress bar
   autopulse voicesim              the voice-provider simulator, standalone (AUTOPULSE_VOICESIM_*)
+  autopulse openapi [FILE]        write the OpenAPI 3.1 document (default: standard output)
   autopulse version               print the version
 
 Configuration comes from the environment; see README.md.
@@ -55,6 +56,8 @@ func run(args []string) error {
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil
+	case "openapi":
+		return writeOpenAPI(firstOr(rest, ""))
 	}
 
 	cfg, err := config.Load()
@@ -85,4 +88,12 @@ func run(args []string) error {
 		fmt.Print(usage)
 		return fmt.Errorf("unknown subcommand %q", cmd)
 	}
+}
+
+// firstOr returns args[0], or def when there is none.
+func firstOr(args []string, def string) string {
+	if len(args) == 0 {
+		return def
+	}
+	return args[0]
 }
