@@ -467,6 +467,7 @@ func (s *Service) applyReport(ctx context.Context, tx *postgres.Tx, c db.Call, r
 		retry := outcome.Retry() && !sd.OptOut
 		if _, err := tx.TargetSettleAfterCall(ctx, db.TargetSettleAfterCallParams{
 			OrganizationID: call.OrganizationID, TargetID: *call.TargetID, CallID: call.ID, Retry: retry, Now: now,
+			Outcome: string(outcome),
 		}); err != nil {
 			return "", "", err
 		}

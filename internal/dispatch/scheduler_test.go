@@ -104,6 +104,18 @@ func TestDispatchRules(t *testing.T) {
 			want: want{verdict: "hold", rule: compliance.RuleNumberBusy, status: "pending", next: at(now.Add(dispatch.DefaultInterval))},
 		},
 		{
+			// The target the line went to has since been called and waits
+			// for its retry gap: it holds no line.
+			name: "a target back to retry holds no line", org: orgOpts{Limit: 1}, target: targetOpts{},
+			prepare: func(t *testing.T, org, campaign uuid.UUID, _ string) {
+				id := e.target(t, org, campaign, targetOpts{Phone: "+13125550198", Status: "retry", Attempts: 1,
+					LastAttempt: hoursAgo(1), Due: at(now.Add(3 * time.Hour))})
+				e.exec(t, `UPDATE campaign_targets SET last_decision = 'allow', last_decision_rule = 'allowed',
+					last_decision_at = last_attempt_at WHERE id = $1`, id)
+			},
+			want: want{verdict: "allow", rule: compliance.RuleAllowed, status: "pending"},
+		},
+		{
 			name: "no credit", org: orgOpts{Credit: -5}, target: targetOpts{},
 			want: want{verdict: "hold", rule: compliance.RuleCreditExhausted, status: "pending", next: at(now.Add(dispatch.DefaultHoldRecheck))},
 		},

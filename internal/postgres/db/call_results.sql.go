@@ -795,20 +795,32 @@ UPDATE campaign_targets t SET
                 ELSE 'failed' END,
   next_attempt_at = CASE WHEN $1::bool AND t.attempts < c.max_attempts
                          THEN $2::timestamptz + c.retry_gap END,
+  skip_reason = CASE WHEN $1::bool AND t.attempts >= c.max_attempts THEN 'attempts.max' ELSE t.skip_reason END,
+  last_decision = CASE WHEN NOT $1::bool THEN t.last_decision
+                       WHEN t.attempts < c.max_attempts THEN 'hold' ELSE 'block' END,
+  last_decision_rule = CASE WHEN NOT $1::bool THEN t.last_decision_rule
+                            WHEN t.attempts < c.max_attempts THEN 'retry.gap' ELSE 'attempts.max' END,
+  last_decision_reason = CASE WHEN NOT $1::bool THEN t.last_decision_reason
+                              WHEN t.attempts < c.max_attempts
+                              THEN format('attempt %s of %s reached nobody (%s); the next waits the campaign''s retry gap',
+                                          t.attempts, c.max_attempts, $3::text)
+                              ELSE format('all %s attempts made; the last reached nobody (%s)', c.max_attempts, $3::text) END,
+  last_decision_at = CASE WHEN $1::bool THEN $2::timestamptz ELSE t.last_decision_at END,
   updated_at = now()
 FROM campaigns c
-WHERE t.organization_id = $3 AND t.id = $4
+WHERE t.organization_id = $4 AND t.id = $5
   AND c.organization_id = t.organization_id AND c.id = t.campaign_id
   AND t.status IN ('dialing', 'in_call')
   AND NOT EXISTS (
     SELECT 1 FROM calls n
-    WHERE n.organization_id = t.organization_id AND n.target_id = t.id AND n.id > $5::uuid
+    WHERE n.organization_id = t.organization_id AND n.target_id = t.id AND n.id > $6::uuid
   )
 `
 
 type TargetSettleAfterCallParams struct {
 	Retry          bool
 	Now            time.Time
+	Outcome        string
 	OrganizationID uuid.UUID
 	TargetID       uuid.UUID
 	CallID         uuid.UUID
@@ -816,13 +828,16 @@ type TargetSettleAfterCallParams struct {
 
 // Settles the target of a reported call: completed, or (for an attempt that
 // reached nobody) retry after the campaign's gap while attempts remain,
-// else failed. Only a target still in this call's attempt moves: not one a
-// later call of the target has taken over, nor one settled otherwise
-// (cancelled, skipped).
+// else failed. A retry or a failure is stored as the target's decision
+// (hold retry.gap, block attempts.max), so the target no longer reads as
+// allowed and waiting for its dial job. Only a target still in this call's
+// attempt moves: not one a later call of the target has taken over, nor
+// one settled otherwise (cancelled, skipped).
 func (q *Queries) TargetSettleAfterCall(ctx context.Context, arg TargetSettleAfterCallParams) (int64, error) {
 	result, err := q.db.Exec(ctx, targetSettleAfterCall,
 		arg.Retry,
 		arg.Now,
+		arg.Outcome,
 		arg.OrganizationID,
 		arg.TargetID,
 		arg.CallID,

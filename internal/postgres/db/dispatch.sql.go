@@ -731,10 +731,13 @@ FROM campaign_targets
 WHERE organization_id = $1
   AND status IN ('pending', 'retry') AND last_decision = 'allow'
   AND next_attempt_at > $2::timestamptz
+  AND last_decision_at > coalesce(last_attempt_at, '-infinity')
 `
 
 // Targets a pass allowed whose dial job has not claimed them yet: their
-// lease (next_attempt_at) is still ahead.
+// lease (next_attempt_at) is still ahead, and the allow came after their
+// last attempt (a claim stamps both at once; a target back to retry after
+// a call is waiting for its gap, not for a line).
 func (q *Queries) TargetCountLeased(ctx context.Context, organizationID uuid.UUID, now time.Time) (int64, error) {
 	row := q.db.QueryRow(ctx, targetCountLeased, organizationID, now)
 	var leased int64

@@ -127,15 +127,28 @@ WHERE organization_id = sqlc.arg(organization_id) AND id = sqlc.arg(id) AND stat
 -- name: TargetSettleAfterCall :execrows
 -- Settles the target of a reported call: completed, or (for an attempt that
 -- reached nobody) retry after the campaign's gap while attempts remain,
--- else failed. Only a target still in this call's attempt moves: not one a
--- later call of the target has taken over, nor one settled otherwise
--- (cancelled, skipped).
+-- else failed. A retry or a failure is stored as the target's decision
+-- (hold retry.gap, block attempts.max), so the target no longer reads as
+-- allowed and waiting for its dial job. Only a target still in this call's
+-- attempt moves: not one a later call of the target has taken over, nor
+-- one settled otherwise (cancelled, skipped).
 UPDATE campaign_targets t SET
   status = CASE WHEN NOT sqlc.arg(retry)::bool THEN 'completed'
                 WHEN t.attempts < c.max_attempts THEN 'retry'
                 ELSE 'failed' END,
   next_attempt_at = CASE WHEN sqlc.arg(retry)::bool AND t.attempts < c.max_attempts
                          THEN sqlc.arg(now)::timestamptz + c.retry_gap END,
+  skip_reason = CASE WHEN sqlc.arg(retry)::bool AND t.attempts >= c.max_attempts THEN 'attempts.max' ELSE t.skip_reason END,
+  last_decision = CASE WHEN NOT sqlc.arg(retry)::bool THEN t.last_decision
+                       WHEN t.attempts < c.max_attempts THEN 'hold' ELSE 'block' END,
+  last_decision_rule = CASE WHEN NOT sqlc.arg(retry)::bool THEN t.last_decision_rule
+                            WHEN t.attempts < c.max_attempts THEN 'retry.gap' ELSE 'attempts.max' END,
+  last_decision_reason = CASE WHEN NOT sqlc.arg(retry)::bool THEN t.last_decision_reason
+                              WHEN t.attempts < c.max_attempts
+                              THEN format('attempt %s of %s reached nobody (%s); the next waits the campaign''s retry gap',
+                                          t.attempts, c.max_attempts, sqlc.arg(outcome)::text)
+                              ELSE format('all %s attempts made; the last reached nobody (%s)', c.max_attempts, sqlc.arg(outcome)::text) END,
+  last_decision_at = CASE WHEN sqlc.arg(retry)::bool THEN sqlc.arg(now)::timestamptz ELSE t.last_decision_at END,
   updated_at = now()
 FROM campaigns c
 WHERE t.organization_id = sqlc.arg(organization_id) AND t.id = sqlc.arg(target_id)

@@ -47,12 +47,15 @@ WHERE organization_id = sqlc.arg(organization_id)
 
 -- name: TargetCountLeased :one
 -- Targets a pass allowed whose dial job has not claimed them yet: their
--- lease (next_attempt_at) is still ahead.
+-- lease (next_attempt_at) is still ahead, and the allow came after their
+-- last attempt (a claim stamps both at once; a target back to retry after
+-- a call is waiting for its gap, not for a line).
 SELECT count(*)::bigint AS leased
 FROM campaign_targets
 WHERE organization_id = sqlc.arg(organization_id)
   AND status IN ('pending', 'retry') AND last_decision = 'allow'
-  AND next_attempt_at > sqlc.arg(now)::timestamptz;
+  AND next_attempt_at > sqlc.arg(now)::timestamptz
+  AND last_decision_at > coalesce(last_attempt_at, '-infinity');
 
 -- name: TargetListForDecision :many
 -- The due targets of one pass with the facts of their customer and
