@@ -82,7 +82,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, withAPI bo
 	}
 	work := !withAPI || cfg.Workers
 	rc, err := jobs.NewClient(d.app, svc.db, jobs.Config{
-		Work: work, Log: log,
+		Work: work, Log: log, MaxWorkers: cfg.JobWorkers,
 		// Tracing outermost, so the job's span covers the metrics too.
 		Middleware: append(tel.RiverMiddleware(), m.JobMiddleware()),
 		Register:   lp.register,

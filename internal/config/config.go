@@ -64,6 +64,11 @@ type Config struct {
 	// Workers (AUTOPULSE_WORKERS, default true) runs the job workers inside
 	// `serve`; turn off when `autopulse worker` runs separately.
 	Workers bool
+	// JobWorkers (AUTOPULSE_JOB_WORKERS, default 25) is how many jobs one
+	// process works at once. Dial jobs mostly wait on the voice provider,
+	// holding no database connection meanwhile, so it may exceed
+	// DBMaxConns.
+	JobWorkers int
 	// SeedDemo (AUTOPULSE_SEED_DEMO) seeds demo data on first start; the
 	// default is on for the embedded database and off otherwise.
 	SeedDemo bool
@@ -127,6 +132,7 @@ func load(getenv func(string) string) (*Config, error) {
 		MaxBodyBytes:     r.int64("AUTOPULSE_MAX_BODY_BYTES", 1<<20),
 		ProxyHops:        int(r.int64("AUTOPULSE_PROXY_HOPS", 0)),
 		Workers:          r.boolean("AUTOPULSE_WORKERS", true),
+		JobWorkers:       int(r.int64("AUTOPULSE_JOB_WORKERS", 25)),
 		AdminEmail:       r.str("AUTOPULSE_ADMIN_EMAIL", ""),
 		AdminPassword:    r.secret("AUTOPULSE_ADMIN_PASSWORD"),
 		LogLevel:         r.str("AUTOPULSE_LOG_LEVEL", "info"),
@@ -182,6 +188,9 @@ func (c *Config) validate() error {
 	}
 	if c.RefreshTokenTTL < time.Hour {
 		errs = append(errs, fmt.Errorf("AUTOPULSE_REFRESH_TOKEN_TTL=%s: want at least 1h", c.RefreshTokenTTL))
+	}
+	if c.JobWorkers < 1 || c.JobWorkers > 1000 {
+		errs = append(errs, fmt.Errorf("AUTOPULSE_JOB_WORKERS=%d: want 1-1000", c.JobWorkers))
 	}
 	if c.DBMaxConns < 2 || c.DBMaxConns > 1000 {
 		errs = append(errs, fmt.Errorf("AUTOPULSE_DB_MAX_CONNS=%d: want 2-1000", c.DBMaxConns))

@@ -44,10 +44,15 @@ func (w *PruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
 	})
 }
 
+// DefaultMaxWorkers is Config.MaxWorkers's default.
+const DefaultMaxWorkers = 25
+
 // Config chooses what the River client does.
 type Config struct {
 	// Work runs workers; without it the client only inserts jobs.
 	Work bool
+	// MaxWorkers is how many jobs run at once when Work (default 25).
+	MaxWorkers int
 	Log  *slog.Logger
 	// Middleware wraps every insert and job run (tracing, metrics), the
 	// first outermost.
@@ -78,7 +83,11 @@ func NewClient(pool *pgxpool.Pool, database *postgres.DB, cfg Config) (*river.Cl
 		Middleware:           cfg.Middleware,
 	}
 	if cfg.Work {
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
+		n := cfg.MaxWorkers
+		if n <= 0 {
+			n = DefaultMaxWorkers
+		}
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}}
 		rc.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil },
