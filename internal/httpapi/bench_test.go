@@ -151,7 +151,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func BenchmarkWebhookAck(b *testing.B) {
 	const conns = 64
 	ctx := context.Background()
-	e := setupCalls(b, callOptions{noWorkers: true})
+	e := setup(b)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
 	var seq atomic.Int64
 	send := func(method, path string, body []byte, sign bool) error {

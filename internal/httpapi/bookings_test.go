@@ -13,7 +13,7 @@ import (
 
 func TestBookingsCRUD(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{noWorkers: true})
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 	ob := e.newOutbound(t, tn, outboundOptions{})
@@ -79,7 +79,7 @@ func TestBookingsCRUD(t *testing.T) {
 
 func TestBookingStatusTransitions(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{noWorkers: true})
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 	for _, status := range []string{"canceled", "no_show", "completed"} {
@@ -96,7 +96,7 @@ func TestBookingStatusTransitions(t *testing.T) {
 
 func TestBookingOnePerCall(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{noWorkers: true})
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 	id := e.insertCall(t, tn, "outbound", "ended", "completed", nil)

@@ -25,7 +25,7 @@ import (
 
 func TestCallRecordingIsStoredAndServedWithRanges(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{})
+	e := setup(t, withWorkers())
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 	ob := e.newOutbound(t, tn, outboundOptions{})
@@ -87,7 +87,7 @@ func TestCallRecordingIsStoredAndServedWithRanges(t *testing.T) {
 
 func TestCallRecordingFromAHostNotAllowed(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{recordingHosts: []string{"storage.vapi.ai"}})
+	e := setup(t, withWorkers(), withRecordingHosts("storage.vapi.ai"))
 	tn := e.newTenant(t)
 	ob := e.newOutbound(t, tn, outboundOptions{})
 	pid := e.dial(t, ob, voice.CampaignPostServiceFeedback, voicesim.Script{Outcome: voice.OutcomeCompleted, NPS: voicesim.Ptr(8), OptOut: voicesim.Ptr(false)})
@@ -112,7 +112,7 @@ func TestCallRecordingFromAHostNotAllowed(t *testing.T) {
 }
 
 // insertCall adds a finished call directly, for the read API's tests.
-func (e *callEnv) insertCall(t *testing.T, tn *tenant, direction, status, outcome string, campaign *uuid.UUID) uuid.UUID {
+func (e *env) insertCall(t *testing.T, tn *tenant, direction, status, outcome string, campaign *uuid.UUID) uuid.UUID {
 	t.Helper()
 	ctx := context.Background()
 	id := uuid.Must(uuid.NewV7())
@@ -126,7 +126,7 @@ func (e *callEnv) insertCall(t *testing.T, tn *tenant, direction, status, outcom
 
 func TestCallListFiltersAndPages(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{noWorkers: true})
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 	campaign := e.newOutbound(t, tn, outboundOptions{}) // a dialing outbound call in a campaign
@@ -183,7 +183,7 @@ func TestCallListFiltersAndPages(t *testing.T) {
 // foreignIDs makes a call, booking and inquiry in another tenant.
 type foreignIDs struct{ call, booking, inquiry uuid.UUID }
 
-func (e *callEnv) foreign(t *testing.T) foreignIDs {
+func (e *env) foreign(t *testing.T) foreignIDs {
 	t.Helper()
 	other := e.newTenant(t)
 	tok := withToken(other.Owner.Token)
@@ -203,7 +203,7 @@ func (e *callEnv) foreign(t *testing.T) foreignIDs {
 
 func TestCallRoutesBadInputAndForeignIDs(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{noWorkers: true})
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 	f := e.foreign(t)
@@ -285,7 +285,7 @@ func TestCallRoutesBadInputAndForeignIDs(t *testing.T) {
 
 func TestCallRoutesPermissions(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{noWorkers: true})
+	e := setup(t)
 	tn := e.newTenant(t)
 	viewer := e.newUser(t, tn, access.RoleViewer)
 	agent := e.newUser(t, tn, access.RoleAgent)

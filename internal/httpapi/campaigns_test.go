@@ -4,60 +4,18 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/autopulse/autopulse/internal/access"
 	"github.com/autopulse/autopulse/internal/audit"
 	"github.com/autopulse/autopulse/internal/campaign"
-	"github.com/autopulse/autopulse/internal/httpapi"
-	"github.com/autopulse/autopulse/internal/idempotency"
-	"github.com/autopulse/autopulse/internal/identity"
-	"github.com/autopulse/autopulse/internal/postgres"
-	"github.com/autopulse/autopulse/internal/postgres/pgtest"
-	"github.com/autopulse/autopulse/internal/setting"
-	"github.com/autopulse/autopulse/internal/tag"
 )
-
-// setupCampaigns starts the API with the campaign service, whose jobs go
-// to River through an insert-only client on the test database.
-func setupCampaigns(t testing.TB) *env {
-	t.Helper()
-	d := pgtest.New(t)
-	pdb := &postgres.DB{Pool: d.App}
-	ids := &identity.Service{
-		DB:         pdb,
-		Tokens:     &identity.Tokens{Secret: []byte("test-secret-of-at-least-32-bytes!!"), Issuer: "autopulse", Audience: "autopulse-api", TTL: 15 * time.Minute},
-		RefreshTTL: 24 * time.Hour,
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	jobs, err := river.NewClient(riverpgxv5.New(d.App), &river.Config{Logger: log})
-	require.NoError(t, err)
-	deps := httpapi.Deps{
-		DB:          pdb,
-		Identity:    ids,
-		Tags:        &tag.Service{DB: pdb},
-		Audit:       &audit.Service{DB: pdb},
-		Settings:    &setting.Service{DB: pdb},
-		Idempotency: &idempotency.Store{DB: pdb, TTL: 24 * time.Hour},
-		Campaigns:   &campaign.Service{DB: pdb, Jobs: jobs},
-	}
-	api := httpapi.New(deps, httpapi.Options{Version: "test", MaxBodyBytes: 64 << 10}, log)
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(srv.Close)
-	return &env{db: d, pdb: pdb, identity: ids, api: api, srv: srv}
-}
 
 // seedCustomer adds a customer (phone "" for none) with one service record
 // closed yesterday.
@@ -104,7 +62,7 @@ func (e *env) createCampaign(t *testing.T, tok reqOpt, over map[string]any) camp
 
 func TestCampaignsCRUD(t *testing.T) {
 	t.Parallel()
-	e := setupCampaigns(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 
@@ -167,7 +125,7 @@ func TestCampaignsCRUD(t *testing.T) {
 
 func TestCampaignLifecycleOverHTTP(t *testing.T) {
 	t.Parallel()
-	e := setupCampaigns(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 	for i := range 3 {
@@ -254,7 +212,7 @@ func TestCampaignLifecycleOverHTTP(t *testing.T) {
 
 func TestCampaignsBadInput(t *testing.T) {
 	t.Parallel()
-	e := setupCampaigns(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	other := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
@@ -342,7 +300,7 @@ func TestCampaignsBadInput(t *testing.T) {
 
 func TestViewerCannotWriteCampaigns(t *testing.T) {
 	t.Parallel()
-	e := setupCampaigns(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	c := e.createCampaign(t, withToken(tn.Owner.Token), nil)
 	viewer := withToken(e.newUser(t, tn, access.RoleViewer).Token)
@@ -389,7 +347,7 @@ func TestViewerCannotWriteCampaigns(t *testing.T) {
 
 func TestScheduleConfigOverHTTP(t *testing.T) {
 	t.Parallel()
-	e := setupCampaigns(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 
@@ -467,7 +425,7 @@ func TestScheduleConfigOverHTTP(t *testing.T) {
 
 func TestDNCOverHTTP(t *testing.T) {
 	t.Parallel()
-	e := setupCampaigns(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 

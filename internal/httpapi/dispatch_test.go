@@ -2,70 +2,21 @@ package httpapi_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/autopulse/autopulse/internal/access"
-	"github.com/autopulse/autopulse/internal/audit"
 	"github.com/autopulse/autopulse/internal/dispatch"
-	"github.com/autopulse/autopulse/internal/httpapi"
-	"github.com/autopulse/autopulse/internal/idempotency"
-	"github.com/autopulse/autopulse/internal/identity"
-	"github.com/autopulse/autopulse/internal/postgres"
-	"github.com/autopulse/autopulse/internal/postgres/pgtest"
-	"github.com/autopulse/autopulse/internal/setting"
-	"github.com/autopulse/autopulse/internal/tag"
-	"github.com/autopulse/autopulse/internal/vapi"
 )
 
 // dispatchNow is the dispatcher's clock in these tests: a Tuesday, 11:00 in
 // New York.
 var dispatchNow = time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
-
-// setupDispatch starts the API with the dispatcher (its jobs are enqueued,
-// not run) and, when jobsUI, the River UI.
-func setupDispatch(t *testing.T, jobsUI bool) *env {
-	t.Helper()
-	d := pgtest.New(t)
-	pdb := &postgres.DB{Pool: d.App}
-	ids := &identity.Service{
-		DB:         pdb,
-		Tokens:     &identity.Tokens{Secret: []byte("test-secret-of-at-least-32-bytes!!"), Issuer: "autopulse", Audience: "autopulse-api", TTL: 15 * time.Minute},
-		RefreshTTL: 24 * time.Hour,
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	client, err := river.NewClient(riverpgxv5.New(d.App), &river.Config{Logger: log})
-	require.NoError(t, err)
-	deps := httpapi.Deps{
-		DB: pdb, Identity: ids, Tags: &tag.Service{DB: pdb}, Audit: &audit.Service{DB: pdb},
-		Settings: &setting.Service{DB: pdb}, Idempotency: &idempotency.Store{DB: pdb, TTL: 24 * time.Hour},
-		Dispatch: &dispatch.Service{
-			DB: pdb, Jobs: client, Now: func() time.Time { return dispatchNow },
-			Provider: &vapi.Client{BaseURL: "http://127.0.0.1:1", APIKey: "unused", PhoneNumberID: "unused"},
-		},
-	}
-	opts := httpapi.Options{Version: "test", MaxBodyBytes: 64 << 10}
-	if jobsUI {
-		ctx, cancel := context.WithCancel(context.Background())
-		t.Cleanup(cancel)
-		opts.JobsUI, err = httpapi.NewJobsUI(ctx, client, log)
-		require.NoError(t, err)
-	}
-	api := httpapi.New(deps, opts, log)
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(srv.Close)
-	return &env{db: d, pdb: pdb, identity: ids, api: api, srv: srv}
-}
 
 // dispatchTenant registers a tenant that may call: credit, and a schedule
 // of every hour of every day (only the legal windows apply).
@@ -76,12 +27,6 @@ func (e *env) dispatchTenant(t *testing.T) *tenant {
 	e.ownerExec(t, `INSERT INTO schedule_configs (organization_id, timezone, active_days, start_time, end_time)
 		VALUES ($1, 'America/New_York', '{1,2,3,4,5,6,7}', '00:00', '24:00')`, tn.OrgID)
 	return tn
-}
-
-func (e *env) ownerExec(t *testing.T, sql string, args ...any) {
-	t.Helper()
-	_, err := e.db.Owner.Exec(context.Background(), sql, args...)
-	require.NoError(t, err, sql)
 }
 
 // serviceRecord adds a customer with a phone and postal code, and a record.
@@ -113,7 +58,7 @@ type complianceBody struct {
 
 func TestOneOffCallPlaced(t *testing.T) {
 	t.Parallel()
-	e := setupDispatch(t, false)
+	e := setup(t, withLoopClock(fixedClock(dispatchNow)))
 	tn := e.dispatchTenant(t)
 	record := e.serviceRecord(t, tn.OrgID, "+12125550142", "10001")
 
@@ -143,7 +88,7 @@ func TestOneOffCallPlaced(t *testing.T) {
 
 func TestOneOffCallRefused(t *testing.T) {
 	t.Parallel()
-	e := setupDispatch(t, false)
+	e := setup(t, withLoopClock(fixedClock(dispatchNow)))
 	tn := e.dispatchTenant(t)
 	tok := withToken(tn.Owner.Token)
 
@@ -196,7 +141,7 @@ func TestOneOffCallRefused(t *testing.T) {
 
 func TestDispatchTargetDecision(t *testing.T) {
 	t.Parallel()
-	e := setupDispatch(t, false)
+	e := setup(t, withLoopClock(fixedClock(dispatchNow)))
 	tn := e.dispatchTenant(t)
 	campaign, customer, target := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 	e.ownerExec(t, `INSERT INTO campaigns (organization_id, id, name, type, status) VALUES ($1, $2, 'Feedback', 'post_service_feedback', 'active')`, tn.OrgID, campaign)
@@ -227,7 +172,7 @@ func TestDispatchTargetDecision(t *testing.T) {
 
 func TestJobsUIPlatformAdminsOnly(t *testing.T) {
 	t.Parallel()
-	e := setupDispatch(t, true)
+	e := setup(t, withJobsUI())
 	tn := e.newTenant(t)
 	staff := e.newPlatformAdmin(t)
 

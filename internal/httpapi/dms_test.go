@@ -63,7 +63,7 @@ func (x *dmsExport) set(f func(x *dmsExport)) {
 	f(x)
 }
 
-func (e *recordsEnv) createIntegration(t *testing.T, tok reqOpt, body map[string]any) (record.Integration, *response) {
+func (e *env) createIntegration(t *testing.T, tok reqOpt, body map[string]any) (record.Integration, *response) {
 	t.Helper()
 	res := e.do(t, http.MethodPost, dmsPath, tok, withJSON(body))
 	requireStatus(t, http.StatusCreated, res)
@@ -79,7 +79,7 @@ func csvIntegration(url string) map[string]any {
 }
 
 // sealedSecrets reads an integration's stored columns as the owner.
-func (e *recordsEnv) sealedSecrets(t *testing.T, id uuid.UUID) (config, sealed []byte) {
+func (e *env) sealedSecrets(t *testing.T, id uuid.UUID) (config, sealed []byte) {
 	t.Helper()
 	require.NoError(t, e.db.Owner.QueryRow(context.Background(),
 		`SELECT config::text, config_secret FROM dms_integrations WHERE id = $1`, id).Scan(&config, &sealed))
@@ -89,7 +89,7 @@ func (e *recordsEnv) sealedSecrets(t *testing.T, id uuid.UUID) (config, sealed [
 // Secrets are sealed at rest, bound to their row, and never returned.
 func TestDMSIntegrationSecrets(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 	secrets := []string{"s3cret-pass", "key-123"}
@@ -176,7 +176,7 @@ func TestDMSIntegrationSecrets(t *testing.T) {
 func TestDMSIntegrationTestAndSync(t *testing.T) {
 	t.Parallel()
 	x := newDMSExport(t)
-	e := setupRecords(t, recordsOpts{HTTPClient: x.srv.Client()})
+	e := setup(t, withDMSClient(x.srv.Client()))
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 	integ, _ := e.createIntegration(t, tok, csvIntegration(x.srv.URL))
@@ -266,7 +266,7 @@ func TestDMSIntegrationTestAndSync(t *testing.T) {
 func TestDMSIntegrationRefusesPrivateAddresses(t *testing.T) {
 	t.Parallel()
 	x := newDMSExport(t)
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 	integ, _ := e.createIntegration(t, tok, csvIntegration(x.srv.URL))
@@ -283,7 +283,7 @@ func TestDMSIntegrationRefusesPrivateAddresses(t *testing.T) {
 
 func TestDMSIntegrationPushAndAdapters(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 
@@ -324,7 +324,7 @@ func TestDMSIntegrationPushAndAdapters(t *testing.T) {
 
 func TestDMSIntegrationBadInput(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	other := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)

@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,30 +18,8 @@ import (
 	"github.com/autopulse/autopulse/internal/httpapi"
 	"github.com/autopulse/autopulse/internal/idempotency"
 	"github.com/autopulse/autopulse/internal/postgres"
-	"github.com/autopulse/autopulse/internal/setting"
 	"github.com/autopulse/autopulse/internal/tag"
 )
-
-// withDeps returns e served by a second API over the same database, whose
-// dependencies change adjusts (a clock, a broken service).
-func (e *env) withDeps(t *testing.T, change func(*httpapi.Deps)) *env {
-	t.Helper()
-	deps := httpapi.Deps{
-		DB:          e.pdb,
-		Identity:    e.identity,
-		Tags:        &tag.Service{DB: e.pdb},
-		Audit:       &audit.Service{DB: e.pdb},
-		Settings:    &setting.Service{DB: e.pdb},
-		Idempotency: &idempotency.Store{DB: e.pdb, TTL: 24 * time.Hour},
-	}
-	change(&deps)
-	api := httpapi.New(deps, httpapi.Options{Version: "test", MaxBodyBytes: 64 << 10}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(srv.Close)
-	c := *e
-	c.api, c.srv = api, srv
-	return &c
-}
 
 func withKey(key string) reqOpt { return withHeader("Idempotency-Key", key) }
 

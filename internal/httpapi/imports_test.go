@@ -37,13 +37,13 @@ func sampleCSV(n int) string {
 }
 
 // upload posts a CSV file as text/csv.
-func (e *recordsEnv) upload(t *testing.T, tok reqOpt, content string, opts ...reqOpt) *response {
+func (e *env) upload(t *testing.T, tok reqOpt, content string, opts ...reqOpt) *response {
 	t.Helper()
 	return e.do(t, http.MethodPost, importsPath, append([]reqOpt{tok, withRaw("text/csv", content)}, opts...)...)
 }
 
 // importFile uploads content, runs its import and returns the result.
-func (e *recordsEnv) importFile(t *testing.T, tn *tenant, content string) record.Import {
+func (e *env) importFile(t *testing.T, tn *tenant, content string) record.Import {
 	t.Helper()
 	res := e.upload(t, withToken(tn.Owner.Token), content)
 	requireStatus(t, http.StatusAccepted, res)
@@ -54,7 +54,7 @@ func (e *recordsEnv) importFile(t *testing.T, tn *tenant, content string) record
 	return e.getImport(t, tn, imp.ID)
 }
 
-func (e *recordsEnv) getImport(t *testing.T, tn *tenant, id uuid.UUID) record.Import {
+func (e *env) getImport(t *testing.T, tn *tenant, id uuid.UUID) record.Import {
 	t.Helper()
 	res := e.do(t, http.MethodGet, importsPath+"/"+id.String()+"?error_limit=10000", withToken(tn.Owner.Token))
 	requireStatus(t, http.StatusOK, res)
@@ -65,8 +65,7 @@ func (e *recordsEnv) getImport(t *testing.T, tn *tenant, id uuid.UUID) record.Im
 
 func TestImportsUploadAndPoll(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
-	e.startWorkers(t)
+	e := setup(t, withWorkers())
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 
@@ -123,7 +122,7 @@ func TestImportsUploadAndPoll(t *testing.T) {
 }
 
 // spooled lists the files left in the blob store.
-func (e *recordsEnv) spooled(t *testing.T) []string {
+func (e *env) spooled(t *testing.T) []string {
 	t.Helper()
 	var files []string
 	require.NoError(t, filepath.WalkDir(e.blobDir, func(path string, d os.DirEntry, err error) error {
@@ -137,7 +136,7 @@ func (e *recordsEnv) spooled(t *testing.T) []string {
 
 func TestImportsMultipart(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 
@@ -178,7 +177,7 @@ func TestImportsMultipart(t *testing.T) {
 // changed file updates what changed.
 func TestImportsReimportIsIdempotent(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 
 	content := sampleCSV(20)
@@ -202,7 +201,7 @@ func TestImportsReimportIsIdempotent(t *testing.T) {
 
 func TestImportsBadFiles(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 
 	// A record that never ends: an unterminated quote swallows the rest of
 	// the file, past the reader's 1 MiB record limit.
@@ -298,7 +297,7 @@ func TestImportsBadFiles(t *testing.T) {
 
 func TestImportsOversized(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t, recordsOpts{MaxUploadBytes: 64 << 10})
+	e := setup(t, withMaxUpload(64<<10))
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 
@@ -333,7 +332,7 @@ func TestImportsOversized(t *testing.T) {
 
 func TestImportsTemplate(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	res := e.do(t, http.MethodGet, importsPath+"/template", withToken(tn.Owner.Token))
 	requireStatus(t, http.StatusOK, res)
@@ -351,7 +350,7 @@ func TestImportsTemplate(t *testing.T) {
 // Row issues are kept up to a cap; the totals count them all.
 func TestImportsErrorCap(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	var b strings.Builder
 	b.WriteString("ro_number,service_date,phone\n")
@@ -377,7 +376,7 @@ func TestImportsErrorCap(t *testing.T) {
 
 func TestImportsTenantWall(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	other := e.newTenant(t)
 	theirs := e.importFile(t, other, sampleCSV(2))

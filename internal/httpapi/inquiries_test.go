@@ -13,7 +13,7 @@ import (
 
 func TestInquiriesCRUDAndAssignment(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{noWorkers: true})
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 	manager := e.newUser(t, tn, access.RoleManager)
@@ -99,7 +99,7 @@ func TestInquiriesCRUDAndAssignment(t *testing.T) {
 
 func TestInquiryAssigneeMustBeActive(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{noWorkers: true})
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 	agent := e.newUser(t, tn, access.RoleAgent)

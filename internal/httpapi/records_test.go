@@ -2,12 +2,8 @@ package httpapi_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -15,109 +11,15 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/autopulse/autopulse/internal/access"
 	"github.com/autopulse/autopulse/internal/audit"
-	"github.com/autopulse/autopulse/internal/blob"
-	"github.com/autopulse/autopulse/internal/httpapi"
-	"github.com/autopulse/autopulse/internal/idempotency"
-	"github.com/autopulse/autopulse/internal/identity"
-	"github.com/autopulse/autopulse/internal/postgres"
-	"github.com/autopulse/autopulse/internal/postgres/pgtest"
 	"github.com/autopulse/autopulse/internal/record"
-	"github.com/autopulse/autopulse/internal/setting"
-	"github.com/autopulse/autopulse/internal/tag"
 )
 
-// recordsEnv is the API with the record service: uploads spool to a file
-// blob store, import jobs go to River through an insert-only client (tests
-// run the worker themselves, or start a working client with startWorkers).
-type recordsEnv struct {
-	*env
-	records *record.Service
-	sealer  *record.Sealer
-	key     []byte
-	blobDir string
-}
-
-// recordsOpts tune setupRecords.
-type recordsOpts struct {
-	MaxUploadBytes int64
-	HTTPClient     *http.Client
-}
-
-func setupRecords(t testing.TB, opts ...recordsOpts) *recordsEnv {
-	t.Helper()
-	var o recordsOpts
-	if len(opts) > 0 {
-		o = opts[0]
-	}
-	if o.MaxUploadBytes == 0 {
-		o.MaxUploadBytes = 4 << 20
-	}
-	d := pgtest.New(t)
-	pdb := &postgres.DB{Pool: d.App}
-	ids := &identity.Service{
-		DB:         pdb,
-		Tokens:     &identity.Tokens{Secret: []byte("test-secret-of-at-least-32-bytes!!"), Issuer: "autopulse", Audience: "autopulse-api", TTL: 15 * time.Minute},
-		RefreshTTL: 24 * time.Hour,
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	jobs, err := river.NewClient(riverpgxv5.New(d.App), &river.Config{Logger: log})
-	require.NoError(t, err)
-	blobDir := t.TempDir()
-	store, err := blob.NewFS(blobDir)
-	require.NoError(t, err)
-	key := make([]byte, record.KeySize)
-	_, _ = rand.Read(key)
-	sealer, err := record.NewSealer(key)
-	require.NoError(t, err)
-	recs := &record.Service{
-		DB: pdb, Blob: store, Jobs: jobs, Sealer: sealer, HTTPClient: o.HTTPClient, MaxUploadBytes: o.MaxUploadBytes, Log: log,
-	}
-	deps := httpapi.Deps{
-		DB:          pdb,
-		Identity:    ids,
-		Tags:        &tag.Service{DB: pdb},
-		Audit:       &audit.Service{DB: pdb},
-		Settings:    &setting.Service{DB: pdb},
-		Idempotency: &idempotency.Store{DB: pdb, TTL: 24 * time.Hour},
-		Records:     recs,
-	}
-	api := httpapi.New(deps, httpapi.Options{Version: "test", MaxBodyBytes: 64 << 10}, log)
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(srv.Close)
-	return &recordsEnv{env: &env{db: d, pdb: pdb, identity: ids, api: api, srv: srv}, records: recs, sealer: sealer, key: key, blobDir: blobDir}
-}
-
-// startWorkers runs the record workers in-process until the test ends.
-func (e *recordsEnv) startWorkers(t *testing.T) {
-	t.Helper()
-	workers := river.NewWorkers()
-	record.RegisterWorkers(workers, e.records)
-	rc, err := river.NewClient(riverpgxv5.New(e.db.App), &river.Config{
-		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
-		Workers:           workers,
-		FetchPollInterval: 100 * time.Millisecond,
-		TestOnly:          true,
-	})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, rc.Start(ctx))
-	t.Cleanup(func() {
-		stop, done := context.WithTimeout(context.Background(), 10*time.Second)
-		defer done()
-		_ = rc.Stop(stop)
-		cancel()
-	})
-}
-
 // runImport runs an import's job work directly, as the worker would.
-func (e *recordsEnv) runImport(t *testing.T, tn *tenant, id uuid.UUID) {
+func (e *env) runImport(t *testing.T, tn *tenant, id uuid.UUID) {
 	t.Helper()
 	require.NoError(t, e.records.RunImport(context.Background(), tn.OrgID, id, false))
 }
@@ -146,7 +48,7 @@ func recordBody(ro string, over map[string]any) map[string]any {
 	return b
 }
 
-func (e *recordsEnv) createRecord(t *testing.T, tok reqOpt, body map[string]any) record.ServiceRecord {
+func (e *env) createRecord(t *testing.T, tok reqOpt, body map[string]any) record.ServiceRecord {
 	t.Helper()
 	res := e.do(t, http.MethodPost, "/api/v1/service-records", tok, withJSON(body))
 	requireStatus(t, http.StatusCreated, res)
@@ -156,7 +58,7 @@ func (e *recordsEnv) createRecord(t *testing.T, tok reqOpt, body map[string]any)
 }
 
 // countRows counts a tenant table's rows of org, as the owner.
-func (e *recordsEnv) countRows(t *testing.T, table string, org uuid.UUID) int {
+func (e *env) countRows(t *testing.T, table string, org uuid.UUID) int {
 	t.Helper()
 	var n int
 	require.NoError(t, e.db.Owner.QueryRow(context.Background(),
@@ -166,7 +68,7 @@ func (e *recordsEnv) countRows(t *testing.T, table string, org uuid.UUID) int {
 
 func TestRecordsCRUD(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 
@@ -228,7 +130,7 @@ func TestRecordsCRUD(t *testing.T) {
 // customer first known by phone takes the DMS id that arrives later.
 func TestRecordsDedupeCustomersAndVehicles(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 
@@ -292,7 +194,7 @@ func TestRecordsDedupeCustomersAndVehicles(t *testing.T) {
 
 func TestRecordsListFilters(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 	e.createRecord(t, tok, recordBody("10045", map[string]any{"service_date": "2026-01-10", "service_type": "Brakes", "advisor_name": "Ann"}))
@@ -360,7 +262,7 @@ func TestRecordsListFilters(t *testing.T) {
 
 func TestRecordsBadInput(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	other := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
@@ -432,7 +334,7 @@ func TestRecordsBadInput(t *testing.T) {
 
 func TestRecordsBatch(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	// The push API is for DMS middleware: an API key whose role holds
 	// records:write (agent) authenticates like any bearer credential.
@@ -511,7 +413,7 @@ func TestRecordsBatch(t *testing.T) {
 
 func TestRecordsBatchLimits(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 
@@ -562,7 +464,7 @@ func TestRecordsBatchLimits(t *testing.T) {
 // changes anything.
 func TestRecordsRoutesRoleMatrix(t *testing.T) {
 	t.Parallel()
-	e := setupRecords(t)
+	e := setup(t)
 	tn := e.newTenant(t)
 	users := map[string]testUser{access.RoleOwner: tn.Owner}
 	for _, r := range access.SystemRoles[1:] {

@@ -35,7 +35,7 @@ func FuzzWebhookVapi(f *testing.F) {
 		f.Add([]byte(s), true)
 		f.Add([]byte(s), false)
 	}
-	e := setupCalls(f, callOptions{noWorkers: true})
+	e := setup(f)
 	client := e.srv.Client()
 	f.Fuzz(func(t *testing.T, body []byte, sign bool) {
 		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, e.srv.URL+"/api/v1/webhooks/vapi", bytes.NewReader(body))

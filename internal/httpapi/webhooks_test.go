@@ -27,13 +27,13 @@ const (
 	eventsInbound   = 4 // ringing, in-progress, ended, report
 )
 
-func (e *callEnv) putSetting(t *testing.T, tn *tenant, key string, value any) {
+func (e *env) putSetting(t *testing.T, tn *tenant, key string, value any) {
 	t.Helper()
 	res := e.do(t, http.MethodPut, "/api/v1/settings/"+key, withToken(tn.Owner.Token), withJSON(map[string]any{"value": value}))
 	requireStatus(t, http.StatusOK, res)
 }
 
-func (e *callEnv) getCall(t *testing.T, tn *tenant, id uuid.UUID) call.CallDetail {
+func (e *env) getCall(t *testing.T, tn *tenant, id uuid.UUID) call.CallDetail {
 	t.Helper()
 	res := e.do(t, http.MethodGet, "/api/v1/calls/"+id.String(), withToken(tn.Owner.Token))
 	requireStatus(t, http.StatusOK, res)
@@ -44,7 +44,7 @@ func (e *callEnv) getCall(t *testing.T, tn *tenant, id uuid.UUID) call.CallDetai
 
 func TestWebhookPromoterCallEndToEnd(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{})
+	e := setup(t, withWorkers())
 	tn := e.newTenant(t)
 	tok := withToken(tn.Owner.Token)
 	e.putSetting(t, tn, "sms_enabled", true)
@@ -117,7 +117,7 @@ func TestWebhookPromoterCallEndToEnd(t *testing.T) {
 
 func TestWebhookPromoterLinkSuppressedWithReason(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{})
+	e := setup(t, withWorkers())
 	tn := e.newTenant(t)
 	// SMS is off by default, and no review link is set yet.
 	ob := e.newOutbound(t, tn, outboundOptions{})
@@ -136,7 +136,7 @@ func TestWebhookPromoterLinkSuppressedWithReason(t *testing.T) {
 
 func TestWebhookDetractorOpensInquiryForManager(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{})
+	e := setup(t, withWorkers())
 	tn := e.newTenant(t)
 	manager := e.newUser(t, tn, "manager")
 	ob := e.newOutbound(t, tn, outboundOptions{})
@@ -172,7 +172,7 @@ func TestWebhookDetractorOpensInquiryForManager(t *testing.T) {
 
 func TestWebhookBookingFromReminderCall(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{})
+	e := setup(t, withWorkers())
 	tn := e.newTenant(t)
 	ob := e.newOutbound(t, tn, outboundOptions{campaignType: voice.CampaignServiceReminder})
 
@@ -197,7 +197,7 @@ func TestWebhookBookingFromReminderCall(t *testing.T) {
 
 func TestWebhookOptOutAddsDNCInTheSameTransaction(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{})
+	e := setup(t, withWorkers())
 	tn := e.newTenant(t)
 	other := e.newTenant(t)
 	ob := e.newOutbound(t, tn, outboundOptions{campaignType: voice.CampaignServiceReminder})
@@ -241,7 +241,7 @@ func TestWebhookOptOutAddsDNCInTheSameTransaction(t *testing.T) {
 func TestWebhookUnansweredCallsScheduleTheNextAttempt(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2025, 6, 2, 15, 0, 0, 0, time.UTC)
-	e := setupCalls(t, callOptions{now: func() time.Time { return now }})
+	e := setup(t, withWorkers(), withLoopClock(fixedClock(now)))
 	tn := e.newTenant(t)
 	tests := []struct {
 		outcome            voice.Outcome
@@ -278,7 +278,7 @@ func TestWebhookUnansweredCallsScheduleTheNextAttempt(t *testing.T) {
 
 func TestWebhookDuplicateAndOutOfOrderDeliveries(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{faults: voicesim.Faults{DuplicateRate: 1, ReorderRate: 1}})
+	e := setup(t, withWorkers(), withSimFaults(voicesim.Faults{DuplicateRate: 1, ReorderRate: 1}))
 	tn := e.newTenant(t)
 	ob := e.newOutbound(t, tn, outboundOptions{})
 
@@ -301,7 +301,7 @@ func TestWebhookDuplicateAndOutOfOrderDeliveries(t *testing.T) {
 }
 
 // snapshot is everything a report leaves behind, as one comparable text.
-func snapshot(t *testing.T, e *callEnv, callID uuid.UUID) string {
+func snapshot(t *testing.T, e *env, callID uuid.UUID) string {
 	t.Helper()
 	return scalar[string](t, e, `SELECT row_to_json(s)::text FROM (SELECT
 		(SELECT row_to_json(c) FROM calls c WHERE c.id = $1) AS call,
@@ -321,7 +321,7 @@ func snapshot(t *testing.T, e *callEnv, callID uuid.UUID) string {
 
 func TestWebhookReplayedReportChangesNothing(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{})
+	e := setup(t, withWorkers())
 	tn := e.newTenant(t)
 	e.newUser(t, tn, "manager")
 	ob := e.newOutbound(t, tn, outboundOptions{})
@@ -356,7 +356,7 @@ func TestWebhookReplayedReportChangesNothing(t *testing.T) {
 
 func TestWebhookInboundCalls(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{})
+	e := setup(t, withWorkers())
 	ctx := context.Background()
 	dealer := e.newTenant(t) // owns line A by its profile phone
 	second := e.newTenant(t) // owns line B by its caller_id setting
@@ -424,7 +424,7 @@ func TestWebhookInboundCalls(t *testing.T) {
 	require.EqualValues(t, 2, scalar[int64](t, e, `SELECT count(*) FROM calls WHERE direction = 'inbound'`))
 }
 
-func mustInbound(t *testing.T, e *callEnv, in voicesim.InboundCall) string {
+func mustInbound(t *testing.T, e *env, in voicesim.InboundCall) string {
 	t.Helper()
 	id, err := e.sim.Inbound(in)
 	require.NoError(t, err)
@@ -433,7 +433,7 @@ func mustInbound(t *testing.T, e *callEnv, in voicesim.InboundCall) string {
 
 func TestWebhookUnknownCalls(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{})
+	e := setup(t, withWorkers())
 	unknown := uuid.Must(uuid.NewV7())
 	meta := fmt.Sprintf(`"assistantOverrides":{"metadata":{"autopulse_call_id":%q}}`, unknown)
 	bodies := map[string]string{
@@ -460,7 +460,7 @@ func TestWebhookUnknownCalls(t *testing.T) {
 
 func TestWebhookEventForACallNotCommittedYetWaits(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{})
+	e := setup(t, withWorkers())
 	e.calls.OrphanGrace = time.Minute
 	tn := e.newTenant(t)
 	id := uuid.Must(uuid.NewV7())
@@ -487,7 +487,7 @@ func TestWebhookEventForACallNotCommittedYetWaits(t *testing.T) {
 
 func TestWebhookSignature(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{noWorkers: true})
+	e := setup(t)
 	body := `{"message":{"type":"status-update","status":"ringing","call":{"id":"prov-sig","type":"outboundPhoneCall"}}}`
 	good := vapi.Sign([]byte(webhookSecret), []byte(body))
 	tests := []struct {
@@ -544,7 +544,7 @@ func TestWebhookSignature(t *testing.T) {
 
 func TestWebhookBadInput(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{noWorkers: true})
+	e := setup(t)
 	tests := []struct {
 		name   string
 		body   string
@@ -586,7 +586,7 @@ func TestWebhookBadInput(t *testing.T) {
 
 func TestWebhookIsInTheOpenAPIDocument(t *testing.T) {
 	t.Parallel()
-	e := setupCalls(t, callOptions{noWorkers: true})
+	e := setup(t)
 	res := e.do(t, http.MethodGet, "/openapi.json")
 	requireStatus(t, http.StatusOK, res)
 	var doc struct {
