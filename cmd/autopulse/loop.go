@@ -89,7 +89,10 @@ func newLoop(ctx context.Context, cfg *config.Config, log *slog.Logger, pdb *pos
 		DB: pdb, Provider: provider, Finder: provider, Metrics: m, Log: log,
 		ActivateDue: campaign.ActivateDueTx, CompleteIfDone: campaign.CompleteIfDoneTx,
 	}
-	l.calls = &call.Service{DB: pdb, Blob: store, WebhookSecret: []byte(secret), RecordingHosts: recordingHosts, Metrics: m}
+	l.calls = &call.Service{
+		DB: pdb, Blob: store, WebhookSecret: []byte(secret), RecordingHosts: recordingHosts, Metrics: m,
+		Provider: provider, Log: log,
+	}
 	return l, nil
 }
 
@@ -100,8 +103,11 @@ func (l *loop) register(workers *river.Workers) error {
 	return dispatch.RegisterWorkers(workers, l.dispatch)
 }
 
-// periodic is the loop's periodic jobs: the scheduler's pass.
-func (l *loop) periodic() []*river.PeriodicJob { return dispatch.PeriodicJobs(l.dispatch.Interval) }
+// periodic is the loop's periodic jobs: the scheduler's pass, and the
+// search for lost end-of-call reports.
+func (l *loop) periodic() []*river.PeriodicJob {
+	return append(dispatch.PeriodicJobs(l.dispatch.Interval), call.PeriodicJobs()...)
+}
 
 // useJobs hands the River client to the services that enqueue jobs in
 // their own transactions.

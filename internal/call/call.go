@@ -51,6 +51,7 @@ import (
 	"github.com/autopulse/autopulse/internal/page"
 	"github.com/autopulse/autopulse/internal/postgres"
 	"github.com/autopulse/autopulse/internal/postgres/db"
+	"github.com/autopulse/autopulse/internal/voice"
 )
 
 // JobInserter enqueues River jobs inside the caller's transaction;
@@ -73,8 +74,9 @@ const (
 // resource's state does not allow.
 //
 // Wiring: DB is required; Jobs and WebhookSecret for the webhook; Blob and
-// RecordingHosts for recordings; the rest have defaults. Register the jobs
-// with RegisterWorkers.
+// RecordingHosts for recordings; Provider to recover lost reports; the
+// rest have defaults. Register the jobs with RegisterWorkers and the
+// periodic ones with PeriodicJobs.
 type Service struct {
 	DB *postgres.DB
 	// Blob stores call recordings under orgs/<organization id>/recordings/.
@@ -86,6 +88,12 @@ type Service struct {
 	// X-Vapi-Signature (or the value of X-Vapi-Secret). Empty refuses every
 	// webhook with a 500, as a misconfiguration.
 	WebhookSecret []byte
+	// Provider answers GET /call for a call whose end-of-call report is
+	// overdue (see ReconcileReports); nil leaves such calls waiting.
+	Provider voice.Provider
+	// ReportOverdue is how long after it was placed a call without its
+	// report is asked about (default DefaultReportOverdue).
+	ReportOverdue time.Duration
 	// RecordingHosts are the hosts recordings may be downloaded from: a
 	// host name or IP ("storage.vapi.ai"), optionally with a port
 	// ("127.0.0.1:8090"; without one, any port), or a wildcard for

@@ -49,10 +49,12 @@ func (DownloadRecordingArgs) InsertOpts() river.InsertOpts {
 }
 
 // RegisterWorkers adds the call pipeline's workers (call.process_event,
-// call.download_recording) to workers. They run on the default queue.
+// call.download_recording, call.reconcile_reports) to workers. They run on
+// the default queue.
 func RegisterWorkers(workers *river.Workers, s *Service) {
 	river.AddWorker(workers, &processEventWorker{s: s})
 	river.AddWorker(workers, &downloadRecordingWorker{s: s})
+	river.AddWorker(workers, &reconcileWorker{s: s})
 }
 
 type processEventWorker struct {

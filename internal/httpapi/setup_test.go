@@ -173,7 +173,7 @@ func setup(t testing.TB, opts ...option) *env {
 	// rather than waiting two minutes for the dial to commit.
 	calls := &call.Service{
 		DB: pdb, Blob: store, WebhookSecret: []byte(webhookSecret), RecordingHosts: o.recordingHosts, Metrics: m,
-		Log: log, Now: o.now, OrphanGrace: -1, RecordingTimeout: 30 * time.Second,
+		Log: log, Now: o.now, OrphanGrace: -1, RecordingTimeout: 30 * time.Second, Provider: provider,
 	}
 
 	// One River client, with every worker registered (as jobs.NewClient

@@ -608,3 +608,66 @@ func TestWebhookIsInTheOpenAPIDocument(t *testing.T) {
 		require.Contains(t, doc.Paths, path)
 	}
 }
+
+// TestLostReportsAreRecovered: end-of-call reports the provider never
+// delivered are fetched from it once overdue and applied as the webhook
+// would have been, once; a call the provider does not know is ended as
+// lost and its target tried again.
+func TestLostReportsAreRecovered(t *testing.T) {
+	t.Parallel()
+	e := setup(t, withWorkers(), withSimFaults(voicesim.Faults{DropReportRate: 1}))
+	tn := e.newTenant(t)
+	ctx := context.Background()
+	ob := e.newOutbound(t, tn, outboundOptions{})
+	pid := e.dial(t, ob, voice.CampaignPostServiceFeedback, voicesim.Script{
+		Outcome: voice.OutcomeCompleted, NPS: voicesim.Ptr(10), Booking: voicesim.Ptr(false), OptOut: voicesim.Ptr(false),
+	})
+	require.Eventually(t, func() bool {
+		st, err := e.dialer.GetCall(ctx, pid)
+		return err == nil && st.Status == voice.StatusEnded && st.Report != nil
+	}, 30*time.Second, 20*time.Millisecond, "the simulated call ended")
+	e.settleAll(t)
+
+	// A call that reached the provider but that it no longer knows.
+	lost := e.newOutbound(t, tn, outboundOptions{})
+	_, err := e.db.Owner.Exec(ctx, `UPDATE calls SET provider_call_id = 'gone-' || id, status = 'in_progress' WHERE id = $1`, lost.Call)
+	require.NoError(t, err)
+
+	reported := func(id uuid.UUID) bool {
+		var at *time.Time
+		require.NoError(t, e.db.Owner.QueryRow(ctx, `SELECT report_received_at FROM calls WHERE id = $1`, id).Scan(&at))
+		return at != nil
+	}
+	require.False(t, reported(ob.Call), "the report was dropped")
+
+	// Not yet overdue: nothing is asked.
+	res, err := e.calls.ReconcileReports(ctx, time.Now())
+	require.NoError(t, err)
+	require.Zero(t, res.Asked)
+
+	later := time.Now().Add(call.DefaultReportOverdue + time.Minute)
+	res, err = e.calls.ReconcileReports(ctx, later)
+	require.NoError(t, err)
+	require.Equal(t, call.ReconcileResult{Asked: 2, Finalized: 1, Lost: 1}, res)
+
+	c := e.getCall(t, tn, ob.Call)
+	require.Equal(t, call.StatusEnded, c.Status)
+	require.Equal(t, string(voice.OutcomeCompleted), *c.Outcome)
+	require.NotNil(t, c.NPSScore)
+	require.EqualValues(t, 10, *c.NPSScore)
+	var status string
+	require.NoError(t, e.db.Owner.QueryRow(ctx, `SELECT status FROM campaign_targets WHERE id = $1`, ob.Target).Scan(&status))
+	require.Equal(t, "completed", status)
+
+	gone := e.getCall(t, tn, lost.Call)
+	require.Equal(t, call.StatusFailed, gone.Status)
+	require.Equal(t, call.EndedReasonReportLost, *gone.EndedReason)
+	require.NoError(t, e.db.Owner.QueryRow(ctx, `SELECT status FROM campaign_targets WHERE id = $1`, lost.Target).Scan(&status))
+	require.Equal(t, "retry", status, "a lost call is an attempt that reached nobody we know of")
+
+	// Once applied, nothing is overdue any more, and a late webhook (or a
+	// second run) changes nothing.
+	res, err = e.calls.ReconcileReports(ctx, later)
+	require.NoError(t, err)
+	require.Zero(t, res.Asked)
+}

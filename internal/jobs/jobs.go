@@ -53,7 +53,7 @@ type Config struct {
 	Work bool
 	// MaxWorkers is how many jobs run at once when Work (default 25).
 	MaxWorkers int
-	Log  *slog.Logger
+	Log        *slog.Logger
 	// Middleware wraps every insert and job run (tracing, metrics), the
 	// first outermost.
 	Middleware []rivertype.Middleware

@@ -93,7 +93,9 @@ func (s *Server) simulate(c *call) {
 			held = append(held, body)
 			continue
 		}
-		s.send(c, body)
+		if st.status != "" || !c.plan.dropReport {
+			s.send(c, body)
+		}
 		if st.status == "" {
 			for _, h := range held {
 				s.send(c, h)

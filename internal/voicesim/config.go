@@ -68,7 +68,7 @@ type Config struct {
 	// Rates are the outcome shares (AUTOPULSE_VOICESIM_RATE_*); nil means
 	// DefaultRates.
 	Rates  *Rates
-	Faults Faults // AUTOPULSE_VOICESIM_DUPLICATE_RATE, AUTOPULSE_VOICESIM_REORDER_RATE
+	Faults Faults // AUTOPULSE_VOICESIM_DUPLICATE_RATE, _REORDER_RATE, _DROP_REPORT_RATE
 
 	// Scripts force the outcome of calls to a number (E.164 → script).
 	Scripts map[string]Script
@@ -106,6 +106,9 @@ var DefaultRates = Rates{
 type Faults struct {
 	DuplicateRate float64 // every message of the call is delivered twice
 	ReorderRate   float64 // the end-of-call report comes before the status updates
+	// DropReportRate: the end-of-call report is never delivered (a lost
+	// webhook); GET /call still shows the ended call with its results.
+	DropReportRate float64
 }
 
 func (c *Config) setDefaults() {
@@ -161,7 +164,7 @@ func (c *Config) validate() error {
 		"no-answer rate": c.Rates.NoAnswer, "busy rate": c.Rates.Busy, "voicemail rate": c.Rates.Voicemail,
 		"failed rate": c.Rates.Failed, "promoter rate": c.Rates.Promoter, "passive rate": c.Rates.Passive,
 		"booking rate": c.Rates.Booking, "opt-out rate": c.Rates.OptOut,
-		"duplicate rate": c.Faults.DuplicateRate, "reorder rate": c.Faults.ReorderRate,
+		"duplicate rate": c.Faults.DuplicateRate, "reorder rate": c.Faults.ReorderRate, "drop-report rate": c.Faults.DropReportRate,
 	}
 	for name, v := range shares {
 		if v < 0 || v > 1 {
@@ -240,8 +243,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			OptOut:    r.float(p+"RATE_OPT_OUT", DefaultRates.OptOut),
 		},
 		Faults: Faults{
-			DuplicateRate: r.float(p+"DUPLICATE_RATE", 0),
-			ReorderRate:   r.float(p+"REORDER_RATE", 0),
+			DuplicateRate:  r.float(p+"DUPLICATE_RATE", 0),
+			ReorderRate:    r.float(p+"REORDER_RATE", 0),
+			DropReportRate: r.float(p+"DROP_REPORT_RATE", 0),
 		},
 		MaxCalls: int(r.integer(p+"MAX_CALLS", 0)),
 	}

@@ -65,6 +65,7 @@ type plan struct {
 	recording   bool
 	duplicate   bool
 	reportFirst bool
+	dropReport  bool
 }
 
 // facts are the details a conversation mentions.
@@ -104,6 +105,7 @@ type draws struct {
 	optOut      bool
 	duplicate   bool
 	reportFirst bool
+	dropReport  bool
 	pick        *rand.Rand // for wording and timing
 }
 
@@ -134,6 +136,9 @@ func draw(rng *rand.Rand, r *Rates, f Faults, sc *Script) draws {
 	d.optOut = rng.Float64() < r.OptOut
 	d.duplicate = rng.Float64() < f.DuplicateRate
 	d.reportFirst = rng.Float64() < f.ReorderRate
+	if f.DropReportRate > 0 { // drawn only when asked for: seeded runs keep their outcomes
+		d.dropReport = rng.Float64() < f.DropReportRate
+	}
 	if sc != nil {
 		if sc.Outcome != "" {
 			d.outcome = sc.Outcome
@@ -160,7 +165,7 @@ func between(rng *rand.Rand, lo, hi float64) time.Duration {
 
 // planOutbound decides an outbound call.
 func planOutbound(d draws, f facts, now time.Time) plan {
-	p := plan{outcome: d.outcome, duplicate: d.duplicate, reportFirst: d.reportFirst}
+	p := plan{outcome: d.outcome, duplicate: d.duplicate, reportFirst: d.reportFirst, dropReport: d.dropReport}
 	rng := d.pick
 	switch d.outcome {
 	case voice.OutcomeNoAnswer:
@@ -192,7 +197,7 @@ func planOutbound(d draws, f facts, now time.Time) plan {
 // planInbound decides an inbound call; booking says whether the caller
 // books or asks a question.
 func planInbound(d draws, f facts, topic string, now time.Time) plan {
-	p := plan{outcome: voice.OutcomeCompleted, duplicate: d.duplicate, reportFirst: d.reportFirst, recording: true}
+	p := plan{outcome: voice.OutcomeCompleted, duplicate: d.duplicate, reportFirst: d.reportFirst, dropReport: d.dropReport, recording: true}
 	rng, c := d.pick, newConversation(d.pick)
 	c.bot(fmt.Sprintf("Thanks for calling %s service. This call is recorded. How can I help you today?", f.dealer))
 	data := map[string]any{}

@@ -555,6 +555,49 @@ func (q *Queries) CallInsertInbound(ctx context.Context, arg CallInsertInboundPa
 	return items, nil
 }
 
+const callOverdueReports = `-- name: CallOverdueReports :many
+SELECT s.organization_id::uuid AS organization_id, s.call_id::uuid AS call_id,
+       s.provider::text AS provider, s.provider_call_id::text AS provider_call_id,
+       s.created_at::timestamptz AS created_at
+FROM call_overdue_reports($1::timestamptz, $2::integer) AS s
+`
+
+type CallOverdueReportsRow struct {
+	OrganizationID uuid.UUID
+	CallID         uuid.UUID
+	Provider       string
+	ProviderCallID string
+	CreatedAt      time.Time
+}
+
+// Calls awaiting their end-of-call report since before the given instant,
+// across tenants (see migration 00011).
+func (q *Queries) CallOverdueReports(ctx context.Context, before time.Time, lim int32) ([]CallOverdueReportsRow, error) {
+	rows, err := q.db.Query(ctx, callOverdueReports, before, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CallOverdueReportsRow{}
+	for rows.Next() {
+		var i CallOverdueReportsRow
+		if err := rows.Scan(
+			&i.OrganizationID,
+			&i.CallID,
+			&i.Provider,
+			&i.ProviderCallID,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const callServiceRecordGet = `-- name: CallServiceRecordGet :one
 SELECT id, vehicle_id, service_type FROM service_records
 WHERE organization_id = $1 AND id = $2

@@ -205,3 +205,11 @@ ORDER BY (SELECT count(*) FROM inquiries i
           WHERE i.organization_id = u.organization_id AND i.assigned_to = u.id AND i.status IN ('new', 'in_progress')),
          u.id
 LIMIT 1;
+
+-- name: CallOverdueReports :many
+-- Calls awaiting their end-of-call report since before the given instant,
+-- across tenants (see migration 00011).
+SELECT s.organization_id::uuid AS organization_id, s.call_id::uuid AS call_id,
+       s.provider::text AS provider, s.provider_call_id::text AS provider_call_id,
+       s.created_at::timestamptz AS created_at
+FROM call_overdue_reports(sqlc.arg(before)::timestamptz, sqlc.arg(lim)::integer) AS s;
