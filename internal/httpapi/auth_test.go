@@ -23,20 +23,21 @@ import (
 	"github.com/autopulse/autopulse/internal/postgres"
 )
 
-// authClock is a settable clock for the identity service, so throttling
-// tests move time instead of sleeping.
-type authClock struct {
+// manualClock is a settable clock (the identity service's in throttling
+// tests, the loop's in TestCoreLoop…), so tests move time instead of
+// sleeping.
+type manualClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *authClock) Now() time.Time {
+func (c *manualClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *authClock) Advance(d time.Duration) {
+func (c *manualClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
@@ -44,8 +45,8 @@ func (c *authClock) Advance(d time.Duration) {
 
 // withClock makes e's identity service read time from a fake clock. Call it
 // before the first request.
-func (e *env) withClock() *authClock {
-	c := &authClock{t: time.Now()}
+func (e *env) withClock() *manualClock {
+	c := &manualClock{t: time.Now()}
 	e.identity.Now = c.Now
 	return c
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +14,6 @@ import (
 	"github.com/autopulse/autopulse/internal/voicesim"
 )
 
-// loopClock is a clock a test moves by hand.
-type loopClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *loopClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *loopClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // TestCoreLoopCallsEveryoneThroughUnansweredCalls runs the loop end to end
 // (launch, scheduler passes, dial jobs, voicesim, signed webhooks, call
 // processing) for more targets than the organization has lines, every call
@@ -42,7 +23,7 @@ func (c *loopClock) Advance(d time.Duration) {
 // why.
 func TestCoreLoopCallsEveryoneThroughUnansweredCalls(t *testing.T) {
 	t.Parallel()
-	clock := &loopClock{t: time.Date(2026, 11, 24, 16, 0, 0, 0, time.UTC)} // a Tuesday, 10:00 in Chicago
+	clock := &manualClock{t: time.Date(2026, 11, 24, 16, 0, 0, 0, time.UTC)} // a Tuesday, 10:00 in Chicago
 	e := setup(t, withWorkers(), withLoopClock(clock.Now))
 	tn := e.newTenant(t)
 	ctx := context.Background()
