@@ -91,7 +91,7 @@ func newLoop(ctx context.Context, cfg *config.Config, log *slog.Logger, pdb *pos
 	}
 	l.calls = &call.Service{
 		DB: pdb, Blob: store, WebhookSecret: []byte(secret), RecordingHosts: recordingHosts, Metrics: m,
-		Provider: provider, Log: log,
+		Provider: provider, Log: log, CompleteIfDone: campaign.CompleteIfDoneTx,
 	}
 	return l, nil
 }

@@ -91,6 +91,9 @@ type Service struct {
 	// Provider answers GET /call for a call whose end-of-call report is
 	// overdue (see ReconcileReports); nil leaves such calls waiting.
 	Provider voice.Provider
+	// CompleteIfDone completes a campaign left without open targets after
+	// a call ended one (campaign.CompleteIfDoneTx); nil skips it.
+	CompleteIfDone func(ctx context.Context, tx *postgres.Tx, campaignID uuid.UUID) (bool, error)
 	// ReportOverdue is how long after it was placed a call without its
 	// report is asked about (default DefaultReportOverdue).
 	ReportOverdue time.Duration

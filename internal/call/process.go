@@ -465,11 +465,20 @@ func (s *Service) applyReport(ctx context.Context, tx *postgres.Tx, c db.Call, r
 		// An attempt that reached nobody is tried again, unless the
 		// customer (somehow) asked not to be called.
 		retry := outcome.Retry() && !sd.OptOut
-		if _, err := tx.TargetSettleAfterCall(ctx, db.TargetSettleAfterCallParams{
+		settled, err := tx.TargetSettleAfterCall(ctx, db.TargetSettleAfterCallParams{
 			OrganizationID: call.OrganizationID, TargetID: *call.TargetID, CallID: call.ID, Retry: retry, Now: now,
 			Outcome: string(outcome),
-		}); err != nil {
+		})
+		if err != nil {
 			return "", "", err
+		}
+		// A target that ended may have been its campaign's last open one.
+		// CompleteIfDone locks the campaign before it counts, so of two
+		// last calls ending at once the second sees the first's target.
+		if len(settled) == 1 && settled[0].Status != "retry" && s.CompleteIfDone != nil {
+			if _, err := s.CompleteIfDone(ctx, tx, settled[0].CampaignID); err != nil {
+				return "", "", err
+			}
 		}
 	}
 	s.log().InfoContext(ctx, "call reported", "organization_id", call.OrganizationID, "call_id", call.ID,

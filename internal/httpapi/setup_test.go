@@ -174,6 +174,7 @@ func setup(t testing.TB, opts ...option) *env {
 	calls := &call.Service{
 		DB: pdb, Blob: store, WebhookSecret: []byte(webhookSecret), RecordingHosts: o.recordingHosts, Metrics: m,
 		Log: log, Now: o.now, OrphanGrace: -1, RecordingTimeout: 30 * time.Second, Provider: provider,
+		CompleteIfDone: campaign.CompleteIfDoneTx,
 	}
 
 	// One River client, with every worker registered (as jobs.NewClient

@@ -831,7 +831,7 @@ func (q *Queries) TargetMarkInCall(ctx context.Context, organizationID uuid.UUID
 	return result.RowsAffected(), nil
 }
 
-const targetSettleAfterCall = `-- name: TargetSettleAfterCall :execrows
+const targetSettleAfterCall = `-- name: TargetSettleAfterCall :many
 UPDATE campaign_targets t SET
   status = CASE WHEN NOT $1::bool THEN 'completed'
                 WHEN t.attempts < c.max_attempts THEN 'retry'
@@ -858,6 +858,7 @@ WHERE t.organization_id = $4 AND t.id = $5
     SELECT 1 FROM calls n
     WHERE n.organization_id = t.organization_id AND n.target_id = t.id AND n.id > $6::uuid
   )
+RETURNING t.status, t.campaign_id
 `
 
 type TargetSettleAfterCallParams struct {
@@ -869,6 +870,11 @@ type TargetSettleAfterCallParams struct {
 	CallID         uuid.UUID
 }
 
+type TargetSettleAfterCallRow struct {
+	Status     string
+	CampaignID uuid.UUID
+}
+
 // Settles the target of a reported call: completed, or (for an attempt that
 // reached nobody) retry after the campaign's gap while attempts remain,
 // else failed. A retry or a failure is stored as the target's decision
@@ -876,8 +882,8 @@ type TargetSettleAfterCallParams struct {
 // allowed and waiting for its dial job. Only a target still in this call's
 // attempt moves: not one a later call of the target has taken over, nor
 // one settled otherwise (cancelled, skipped).
-func (q *Queries) TargetSettleAfterCall(ctx context.Context, arg TargetSettleAfterCallParams) (int64, error) {
-	result, err := q.db.Exec(ctx, targetSettleAfterCall,
+func (q *Queries) TargetSettleAfterCall(ctx context.Context, arg TargetSettleAfterCallParams) ([]TargetSettleAfterCallRow, error) {
+	rows, err := q.db.Query(ctx, targetSettleAfterCall,
 		arg.Retry,
 		arg.Now,
 		arg.Outcome,
@@ -886,9 +892,21 @@ func (q *Queries) TargetSettleAfterCall(ctx context.Context, arg TargetSettleAft
 		arg.CallID,
 	)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	items := []TargetSettleAfterCallRow{}
+	for rows.Next() {
+		var i TargetSettleAfterCallRow
+		if err := rows.Scan(&i.Status, &i.CampaignID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const transcriptInsertTurns = `-- name: TranscriptInsertTurns :execrows

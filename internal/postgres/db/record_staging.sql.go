@@ -20,13 +20,15 @@ SELECT pg_advisory_xact_lock(hashtextextended('service_records:' || $1::uuid::te
 // push batch, single create) runs in one transaction:
 //
 //	RecordStagingSettings → RecordStagingCreate → COPY (pgx CopyFrom)
-//	→ RecordStagingAnalyze → RecordStagingDedupe → RecordLockOrganization
-//	→ RecordStagingCustomersAdopt → RecordStagingCustomersUpsertByDMSID
-//	→ RecordStagingCustomersInsertByPhone → RecordStagingVehiclesUpsertByVIN
-//	→ RecordStagingVehiclesInsertWithoutVIN → RecordStagingMerge
+//	→ RecordStagingAnalyze → RecordStagingDedupe → [RecordStagingIndex]
+//	→ RecordLockOrganization → RecordStagingCustomersAdopt
+//	→ RecordStagingCustomersUpsertByDMSID → RecordStagingCustomersInsertByPhone
+//	→ RecordStagingVehiclesUpsertByVIN → RecordStagingVehiclesInsertWithoutVIN
+//	→ RecordStagingMerge, once per chunk of lines
 //
-// so a failure anywhere leaves nothing behind. Rows are told apart by
-// their line (a file line, or a batch index), unique within a load. Each
+// so a failure anywhere leaves nothing behind: chunks are statements of
+// that one transaction, not transactions of their own. Rows are told apart
+// by their line (a file line, or a batch index), unique within a load. Each
 // staged row brings the ids (UUIDv7, made in Go, which is much cheaper than
 // uuid_v7() per row) of the record, customer and vehicle it would create.
 // Once the customers exist, "the customer of a staged row" is the CTE
@@ -34,6 +36,21 @@ SELECT pg_advisory_xact_lock(hashtextextended('service_records:' || $1::uuid::te
 // it; writing it back into staging would rewrite every staged row).
 // "Created in this load" is created_at = now(): now() is the transaction's
 // start, which rows written earlier cannot carry.
+//
+// "The latest row" of a customer or vehicle is its row with the latest
+// service date, then the highest line: the one whose
+// ARRAY[service_date - DATE '2000-01-01', line] is greatest. Picking it with
+// max() is a hash aggregate over the key and two integers, where DISTINCT ON
+// sorted every staged row by a text key (spilling to disk at a million rows).
+//
+// Where inserts go matters more than any plan once the tables outgrow
+// shared_buffers: each inserted row lands in up to seven indexes and its
+// foreign keys are checked, after the statement, against the customers and
+// vehicles rows it points to. Hence the ORDER BYs below: customers are
+// inserted in id order, vehicles and records in customer order, so those
+// checks and the (organization_id, customer_id) indexes walk pages in order
+// instead of jumping; and records go in chunks, so that a chunk's rows are
+// still in memory when its foreign keys are checked.
 // Record writes of one organization take turns: customers are matched by
 // phone, which no unique constraint guards (a household shares a number).
 func (q *Queries) RecordLockOrganization(ctx context.Context, organizationID uuid.UUID) error {
@@ -42,11 +59,12 @@ func (q *Queries) RecordLockOrganization(ctx context.Context, organizationID uui
 }
 
 const recordStagingAnalyze = `-- name: RecordStagingAnalyze :exec
-ANALYZE service_record_staging (ro_number, dms_customer_id, phone, vin, make)
+ANALYZE service_record_staging (line, ro_number, dms_customer_id, phone, vin, make)
 `
 
 // Autovacuum never analyzes temporary tables; the merge's joins and
-// groupings need the row count and these columns' distinct values.
+// groupings need the row count and these columns' distinct values, and the
+// chunks of RecordStagingMerge the spread of line.
 func (q *Queries) RecordStagingAnalyze(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, recordStagingAnalyze)
 	return err
@@ -155,17 +173,21 @@ func (q *Queries) RecordStagingCustomersInsertByPhone(ctx context.Context, organ
 }
 
 const recordStagingCustomersUpsertByDMSID = `-- name: RecordStagingCustomersUpsertByDMSID :one
-WITH src AS (
-  SELECT DISTINCT ON (s.dms_customer_id)
-         s.new_customer_id, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code
+WITH latest AS (
+  SELECT (max(ARRAY[s.service_date - DATE '2000-01-01', s.line]))[2] AS line
   FROM service_record_staging s
   WHERE s.dms_customer_id IS NOT NULL
-  ORDER BY s.dms_customer_id, s.service_date DESC, s.line DESC
+  GROUP BY s.dms_customer_id
+), src AS (
+  SELECT s.new_customer_id, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code
+  FROM latest l
+  JOIN service_record_staging s ON s.line = l.line
 ), up AS (
   INSERT INTO customers AS c (organization_id, id, dms_customer_id, first_name, last_name, phone, email, address, city, state, postal_code)
   SELECT $1, src.new_customer_id, src.dms_customer_id, src.first_name, src.last_name, src.phone,
          src.email, src.address, src.city, src.state, src.postal_code
   FROM src
+  ORDER BY src.new_customer_id
   ON CONFLICT (organization_id, dms_customer_id) WHERE dms_customer_id IS NOT NULL DO UPDATE SET
     first_name  = COALESCE(NULLIF(EXCLUDED.first_name, ''), c.first_name),
     last_name   = COALESCE(NULLIF(EXCLUDED.last_name, ''), c.last_name),
@@ -255,6 +277,17 @@ func (q *Queries) RecordStagingDedupe(ctx context.Context, lim int32) ([]RecordS
 	return items, nil
 }
 
+const recordStagingIndex = `-- name: RecordStagingIndex :exec
+CREATE INDEX ON service_record_staging (line)
+`
+
+// For a load of more than one chunk: each RecordStagingMerge reads its
+// lines through this index rather than scanning every staged row.
+func (q *Queries) RecordStagingIndex(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, recordStagingIndex)
+	return err
+}
+
 const recordStagingMerge = `-- name: RecordStagingMerge :one
 WITH staged AS (
   SELECT s.line, s.ro_number, s.service_date, s.closed_at, s.status, s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, s.pay_type, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code, s.vin, s.year, s.make, s.model, s.trim, s.raw, s.record_id, s.new_customer_id, s.new_vehicle_id, COALESCE(by_id.id, by_phone.id) AS customer_id
@@ -268,16 +301,18 @@ WITH staged AS (
     SELECT DISTINCT ON (c.phone) c.phone, c.id
     FROM customers c
     WHERE c.organization_id = $1
-      AND c.phone IN (SELECT x.phone FROM service_record_staging x WHERE x.dms_customer_id IS NULL)
+      AND c.phone IN (SELECT x.phone FROM service_record_staging x
+                      WHERE x.dms_customer_id IS NULL AND x.line BETWEEN $2::integer AND $3::integer)
     ORDER BY c.phone, (c.dms_customer_id IS NOT NULL), c.updated_at DESC, c.id DESC
   ) by_phone ON s.dms_customer_id IS NULL AND by_phone.phone = s.phone
+  WHERE s.line BETWEEN $2::integer AND $3::integer
 ), up AS (
   INSERT INTO service_records AS r (
     organization_id, id, customer_id, vehicle_id, ro_number, service_date, closed_at, service_type, op_codes,
     advisor_name, mileage, total_amount, currency, pay_type, status, source, dms_integration_id, raw)
   SELECT $1, s.record_id, s.customer_id, COALESCE(v.id, vn.id), s.ro_number, s.service_date, s.closed_at,
-         s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, $2::text, s.pay_type,
-         s.status, $3::text, $4::uuid, s.raw
+         s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, $4::text, s.pay_type,
+         s.status, $5::text, $6::uuid, s.raw
   FROM staged s
   LEFT JOIN vehicles v
     ON v.organization_id = $1 AND s.vin IS NOT NULL AND v.vin = s.vin
@@ -292,6 +327,7 @@ WITH staged AS (
   ) vn
     ON s.vin IS NULL AND vn.customer_id = s.customer_id AND vn.make_key = lower(s.make)
    AND vn.model_key = lower(COALESCE(s.model, '')) AND vn.year_key = COALESCE(s.year, 0)
+  ORDER BY s.customer_id
   ON CONFLICT (organization_id, ro_number) DO UPDATE SET
     customer_id        = EXCLUDED.customer_id,
     vehicle_id         = EXCLUDED.vehicle_id,
@@ -324,6 +360,8 @@ FROM up
 
 type RecordStagingMergeParams struct {
 	OrganizationID   uuid.UUID
+	FirstLine        int32
+	LastLine         int32
 	Currency         string
 	Source           string
 	DmsIntegrationID *uuid.UUID
@@ -334,12 +372,17 @@ type RecordStagingMergeRow struct {
 	Updated  int32
 }
 
-// The records: inserted, or updated when anything differs (idempotent on
-// (organization_id, ro_number): loading the same rows again writes
-// nothing).
+// The records of lines first_line to last_line: inserted, or updated
+// when anything differs (idempotent on (organization_id, ro_number):
+// loading the same rows again writes nothing). A load runs it once per
+// chunk of lines, in one transaction; the upsert, rather than an anti-join,
+// finds existing records through the unique index, which costs a few pages
+// per row however many records the organization has.
 func (q *Queries) RecordStagingMerge(ctx context.Context, arg RecordStagingMergeParams) (RecordStagingMergeRow, error) {
 	row := q.db.QueryRow(ctx, recordStagingMerge,
 		arg.OrganizationID,
+		arg.FirstLine,
+		arg.LastLine,
 		arg.Currency,
 		arg.Source,
 		arg.DmsIntegrationID,
@@ -450,9 +493,15 @@ func (q *Queries) RecordStagingVehiclesInsertWithoutVIN(ctx context.Context, org
 }
 
 const recordStagingVehiclesUpsertByVIN = `-- name: RecordStagingVehiclesUpsertByVIN :one
-WITH staged AS (
-  SELECT s.line, s.ro_number, s.service_date, s.closed_at, s.status, s.service_type, s.op_codes, s.advisor_name, s.mileage, s.total_amount, s.pay_type, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code, s.vin, s.year, s.make, s.model, s.trim, s.raw, s.record_id, s.new_customer_id, s.new_vehicle_id, COALESCE(by_id.id, by_phone.id) AS customer_id
+WITH latest AS (
+  SELECT (max(ARRAY[s.service_date - DATE '2000-01-01', s.line]))[2] AS line
   FROM service_record_staging s
+  WHERE s.vin IS NOT NULL
+  GROUP BY s.vin
+), src AS (
+  SELECT s.vin, s.new_vehicle_id, COALESCE(by_id.id, by_phone.id) AS customer_id, s.year, s.make, s.model, s.trim
+  FROM latest l
+  JOIN service_record_staging s ON s.line = l.line
   LEFT JOIN customers by_id
     ON by_id.organization_id = $1 AND s.dms_customer_id IS NOT NULL
    AND by_id.dms_customer_id = s.dms_customer_id
@@ -465,15 +514,11 @@ WITH staged AS (
       AND c.phone IN (SELECT x.phone FROM service_record_staging x WHERE x.dms_customer_id IS NULL)
     ORDER BY c.phone, (c.dms_customer_id IS NOT NULL), c.updated_at DESC, c.id DESC
   ) by_phone ON s.dms_customer_id IS NULL AND by_phone.phone = s.phone
-), src AS (
-  SELECT DISTINCT ON (s.vin) s.vin, s.new_vehicle_id, s.customer_id, s.year, s.make, s.model, s.trim
-  FROM staged s
-  WHERE s.vin IS NOT NULL
-  ORDER BY s.vin, s.service_date DESC, s.line DESC
 ), up AS (
   INSERT INTO vehicles AS v (organization_id, id, customer_id, vin, year, make, model, trim)
   SELECT $1, src.new_vehicle_id, src.customer_id, src.vin, src.year, src.make, src.model, src.trim
   FROM src
+  ORDER BY src.customer_id
   ON CONFLICT (organization_id, vin) WHERE vin IS NOT NULL DO UPDATE SET
     customer_id = EXCLUDED.customer_id,
     year        = COALESCE(EXCLUDED.year, v.year),
@@ -498,7 +543,8 @@ type RecordStagingVehiclesUpsertByVINRow struct {
 
 // Vehicles are identified by VIN: created, or updated from their latest
 // record in the load (the latest customer owns it; an absent year, make,
-// model or trim keeps the stored one).
+// model or trim keeps the stored one). Only the latest rows, one per VIN,
+// look up their customer.
 func (q *Queries) RecordStagingVehiclesUpsertByVIN(ctx context.Context, organizationID uuid.UUID) (RecordStagingVehiclesUpsertByVINRow, error) {
 	row := q.db.QueryRow(ctx, recordStagingVehiclesUpsertByVIN, organizationID)
 	var i RecordStagingVehiclesUpsertByVINRow

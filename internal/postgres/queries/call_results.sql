@@ -124,7 +124,7 @@ RETURNING credit_balance;
 UPDATE campaign_targets SET status = 'in_call', updated_at = now()
 WHERE organization_id = sqlc.arg(organization_id) AND id = sqlc.arg(id) AND status = 'dialing';
 
--- name: TargetSettleAfterCall :execrows
+-- name: TargetSettleAfterCall :many
 -- Settles the target of a reported call: completed, or (for an attempt that
 -- reached nobody) retry after the campaign's gap while attempts remain,
 -- else failed. A retry or a failure is stored as the target's decision
@@ -157,7 +157,8 @@ WHERE t.organization_id = sqlc.arg(organization_id) AND t.id = sqlc.arg(target_i
   AND NOT EXISTS (
     SELECT 1 FROM calls n
     WHERE n.organization_id = t.organization_id AND n.target_id = t.id AND n.id > sqlc.arg(call_id)::uuid
-  );
+  )
+RETURNING t.status, t.campaign_id;
 
 -- name: TargetCancelOpenByPhone :execrows
 -- After an opt-out: the organization's other open targets for the number

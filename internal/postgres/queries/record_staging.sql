@@ -1,12 +1,14 @@
 -- The set-based load of service records. A load (CSV import, DMS pull,
 -- push batch, single create) runs in one transaction:
 --   RecordStagingSettings → RecordStagingCreate → COPY (pgx CopyFrom)
---   → RecordStagingAnalyze → RecordStagingDedupe → RecordLockOrganization
---   → RecordStagingCustomersAdopt → RecordStagingCustomersUpsertByDMSID
---   → RecordStagingCustomersInsertByPhone → RecordStagingVehiclesUpsertByVIN
---   → RecordStagingVehiclesInsertWithoutVIN → RecordStagingMerge
--- so a failure anywhere leaves nothing behind. Rows are told apart by
--- their line (a file line, or a batch index), unique within a load. Each
+--   → RecordStagingAnalyze → RecordStagingDedupe → [RecordStagingIndex]
+--   → RecordLockOrganization → RecordStagingCustomersAdopt
+--   → RecordStagingCustomersUpsertByDMSID → RecordStagingCustomersInsertByPhone
+--   → RecordStagingVehiclesUpsertByVIN → RecordStagingVehiclesInsertWithoutVIN
+--   → RecordStagingMerge, once per chunk of lines
+-- so a failure anywhere leaves nothing behind: chunks are statements of
+-- that one transaction, not transactions of their own. Rows are told apart
+-- by their line (a file line, or a batch index), unique within a load. Each
 -- staged row brings the ids (UUIDv7, made in Go, which is much cheaper than
 -- uuid_v7() per row) of the record, customer and vehicle it would create.
 -- Once the customers exist, "the customer of a staged row" is the CTE
@@ -14,6 +16,21 @@
 -- it; writing it back into staging would rewrite every staged row).
 -- "Created in this load" is created_at = now(): now() is the transaction's
 -- start, which rows written earlier cannot carry.
+--
+-- "The latest row" of a customer or vehicle is its row with the latest
+-- service date, then the highest line: the one whose
+-- ARRAY[service_date - DATE '2000-01-01', line] is greatest. Picking it with
+-- max() is a hash aggregate over the key and two integers, where DISTINCT ON
+-- sorted every staged row by a text key (spilling to disk at a million rows).
+--
+-- Where inserts go matters more than any plan once the tables outgrow
+-- shared_buffers: each inserted row lands in up to seven indexes and its
+-- foreign keys are checked, after the statement, against the customers and
+-- vehicles rows it points to. Hence the ORDER BYs below: customers are
+-- inserted in id order, vehicles and records in customer order, so those
+-- checks and the (organization_id, customer_id) indexes walk pages in order
+-- instead of jumping; and records go in chunks, so that a chunk's rows are
+-- still in memory when its foreign keys are checked.
 
 -- name: RecordLockOrganization :exec
 -- Record writes of one organization take turns: customers are matched by
@@ -63,8 +80,9 @@ CREATE TEMP TABLE service_record_staging (
 
 -- name: RecordStagingAnalyze :exec
 -- Autovacuum never analyzes temporary tables; the merge's joins and
--- groupings need the row count and these columns' distinct values.
-ANALYZE service_record_staging (ro_number, dms_customer_id, phone, vin, make);
+-- groupings need the row count and these columns' distinct values, and the
+-- chunks of RecordStagingMerge the spread of line.
+ANALYZE service_record_staging (line, ro_number, dms_customer_id, phone, vin, make);
 
 -- name: RecordStagingDedupe :many
 -- An RO number twice in one load: the later line wins; the earlier ones are
@@ -85,6 +103,11 @@ FROM dropped dr
 JOIN dup d ON d.ro_number = dr.ro_number
 ORDER BY dr.line
 LIMIT sqlc.arg(lim);
+
+-- name: RecordStagingIndex :exec
+-- For a load of more than one chunk: each RecordStagingMerge reads its
+-- lines through this index rather than scanning every staged row.
+CREATE INDEX ON service_record_staging (line);
 
 -- name: RecordStagingCustomersAdopt :execrows
 -- A customer known only by phone (created by the API before the DMS id was
@@ -114,17 +137,21 @@ WHERE c.organization_id = sqlc.arg(organization_id) AND c.id = m.customer_id;
 -- Customers with a DMS id: created, or updated from their latest record in
 -- the load (a non-empty value replaces, an empty one keeps). Unchanged
 -- customers are not written.
-WITH src AS (
-  SELECT DISTINCT ON (s.dms_customer_id)
-         s.new_customer_id, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code
+WITH latest AS (
+  SELECT (max(ARRAY[s.service_date - DATE '2000-01-01', s.line]))[2] AS line
   FROM service_record_staging s
   WHERE s.dms_customer_id IS NOT NULL
-  ORDER BY s.dms_customer_id, s.service_date DESC, s.line DESC
+  GROUP BY s.dms_customer_id
+), src AS (
+  SELECT s.new_customer_id, s.dms_customer_id, s.first_name, s.last_name, s.phone, s.email, s.address, s.city, s.state, s.postal_code
+  FROM latest l
+  JOIN service_record_staging s ON s.line = l.line
 ), up AS (
   INSERT INTO customers AS c (organization_id, id, dms_customer_id, first_name, last_name, phone, email, address, city, state, postal_code)
   SELECT sqlc.arg(organization_id), src.new_customer_id, src.dms_customer_id, src.first_name, src.last_name, src.phone,
          src.email, src.address, src.city, src.state, src.postal_code
   FROM src
+  ORDER BY src.new_customer_id
   ON CONFLICT (organization_id, dms_customer_id) WHERE dms_customer_id IS NOT NULL DO UPDATE SET
     first_name  = COALESCE(NULLIF(EXCLUDED.first_name, ''), c.first_name),
     last_name   = COALESCE(NULLIF(EXCLUDED.last_name, ''), c.last_name),
@@ -169,10 +196,17 @@ SELECT count(*)::integer AS created FROM ins;
 -- name: RecordStagingVehiclesUpsertByVIN :one
 -- Vehicles are identified by VIN: created, or updated from their latest
 -- record in the load (the latest customer owns it; an absent year, make,
--- model or trim keeps the stored one).
-WITH staged AS (
-  SELECT s.*, COALESCE(by_id.id, by_phone.id) AS customer_id
+-- model or trim keeps the stored one). Only the latest rows, one per VIN,
+-- look up their customer.
+WITH latest AS (
+  SELECT (max(ARRAY[s.service_date - DATE '2000-01-01', s.line]))[2] AS line
   FROM service_record_staging s
+  WHERE s.vin IS NOT NULL
+  GROUP BY s.vin
+), src AS (
+  SELECT s.vin, s.new_vehicle_id, COALESCE(by_id.id, by_phone.id) AS customer_id, s.year, s.make, s.model, s.trim
+  FROM latest l
+  JOIN service_record_staging s ON s.line = l.line
   LEFT JOIN customers by_id
     ON by_id.organization_id = sqlc.arg(organization_id) AND s.dms_customer_id IS NOT NULL
    AND by_id.dms_customer_id = s.dms_customer_id
@@ -185,15 +219,11 @@ WITH staged AS (
       AND c.phone IN (SELECT x.phone FROM service_record_staging x WHERE x.dms_customer_id IS NULL)
     ORDER BY c.phone, (c.dms_customer_id IS NOT NULL), c.updated_at DESC, c.id DESC
   ) by_phone ON s.dms_customer_id IS NULL AND by_phone.phone = s.phone
-), src AS (
-  SELECT DISTINCT ON (s.vin) s.vin, s.new_vehicle_id, s.customer_id, s.year, s.make, s.model, s.trim
-  FROM staged s
-  WHERE s.vin IS NOT NULL
-  ORDER BY s.vin, s.service_date DESC, s.line DESC
 ), up AS (
   INSERT INTO vehicles AS v (organization_id, id, customer_id, vin, year, make, model, trim)
   SELECT sqlc.arg(organization_id), src.new_vehicle_id, src.customer_id, src.vin, src.year, src.make, src.model, src.trim
   FROM src
+  ORDER BY src.customer_id
   ON CONFLICT (organization_id, vin) WHERE vin IS NOT NULL DO UPDATE SET
     customer_id = EXCLUDED.customer_id,
     year        = COALESCE(EXCLUDED.year, v.year),
@@ -248,9 +278,12 @@ WITH staged AS (
 SELECT count(*)::integer AS created FROM ins;
 
 -- name: RecordStagingMerge :one
--- The records: inserted, or updated when anything differs (idempotent on
--- (organization_id, ro_number): loading the same rows again writes
--- nothing).
+-- The records of lines first_line to last_line: inserted, or updated
+-- when anything differs (idempotent on (organization_id, ro_number):
+-- loading the same rows again writes nothing). A load runs it once per
+-- chunk of lines, in one transaction; the upsert, rather than an anti-join,
+-- finds existing records through the unique index, which costs a few pages
+-- per row however many records the organization has.
 WITH staged AS (
   SELECT s.*, COALESCE(by_id.id, by_phone.id) AS customer_id
   FROM service_record_staging s
@@ -263,9 +296,11 @@ WITH staged AS (
     SELECT DISTINCT ON (c.phone) c.phone, c.id
     FROM customers c
     WHERE c.organization_id = sqlc.arg(organization_id)
-      AND c.phone IN (SELECT x.phone FROM service_record_staging x WHERE x.dms_customer_id IS NULL)
+      AND c.phone IN (SELECT x.phone FROM service_record_staging x
+                      WHERE x.dms_customer_id IS NULL AND x.line BETWEEN sqlc.arg(first_line)::integer AND sqlc.arg(last_line)::integer)
     ORDER BY c.phone, (c.dms_customer_id IS NOT NULL), c.updated_at DESC, c.id DESC
   ) by_phone ON s.dms_customer_id IS NULL AND by_phone.phone = s.phone
+  WHERE s.line BETWEEN sqlc.arg(first_line)::integer AND sqlc.arg(last_line)::integer
 ), up AS (
   INSERT INTO service_records AS r (
     organization_id, id, customer_id, vehicle_id, ro_number, service_date, closed_at, service_type, op_codes,
@@ -287,6 +322,7 @@ WITH staged AS (
   ) vn
     ON s.vin IS NULL AND vn.customer_id = s.customer_id AND vn.make_key = lower(s.make)
    AND vn.model_key = lower(COALESCE(s.model, '')) AND vn.year_key = COALESCE(s.year, 0)
+  ORDER BY s.customer_id
   ON CONFLICT (organization_id, ro_number) DO UPDATE SET
     customer_id        = EXCLUDED.customer_id,
     vehicle_id         = EXCLUDED.vehicle_id,
