@@ -141,6 +141,16 @@ func (s *Service) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// completeIfDone offers a campaign that lost an open target to the
+// campaign lifecycle's completion check (CompleteIfDone).
+func (s *Service) completeIfDone(ctx context.Context, tx *postgres.Tx, campaignID uuid.UUID) error {
+	if s.CompleteIfDone == nil {
+		return nil
+	}
+	_, err := s.CompleteIfDone(ctx, tx, campaignID)
+	return err
+}
+
 func (s *Service) orphanGrace() time.Duration {
 	switch {
 	case s.OrphanGrace < 0:

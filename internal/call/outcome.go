@@ -1,8 +1,10 @@
 package call
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -159,13 +161,20 @@ func (s *Service) optOut(ctx context.Context, tx *postgres.Tx, c db.Call, phone 
 			return err
 		}
 	}
-	n, err := tx.TargetCancelOpenByPhone(ctx, db.TargetCancelOpenByPhoneParams{
+	campaigns, err := tx.TargetCancelOpenByPhone(ctx, db.TargetCancelOpenByPhoneParams{
 		OrganizationID: c.OrganizationID, Phone: phone, Now: now, Reason: "opted out on call " + c.ID.String(),
 	})
 	if err != nil {
 		return err
 	}
-	s.log().InfoContext(ctx, "opt-out recorded", "organization_id", c.OrganizationID, "call_id", c.ID, "targets_cancelled", n)
+	// The cancelled targets may have been their campaigns' last open ones.
+	slices.SortFunc(campaigns, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	for _, id := range slices.Compact(campaigns) {
+		if err := s.completeIfDone(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	s.log().InfoContext(ctx, "opt-out recorded", "organization_id", c.OrganizationID, "call_id", c.ID, "targets_cancelled", len(campaigns))
 	return nil
 }
 

@@ -475,8 +475,8 @@ func (s *Service) applyReport(ctx context.Context, tx *postgres.Tx, c db.Call, r
 		// A target that ended may have been its campaign's last open one.
 		// CompleteIfDone locks the campaign before it counts, so of two
 		// last calls ending at once the second sees the first's target.
-		if len(settled) == 1 && settled[0].Status != "retry" && s.CompleteIfDone != nil {
-			if _, err := s.CompleteIfDone(ctx, tx, settled[0].CampaignID); err != nil {
+		if len(settled) == 1 && settled[0].Status != "retry" {
+			if err := s.completeIfDone(ctx, tx, settled[0].CampaignID); err != nil {
 				return "", "", err
 			}
 		}

@@ -233,6 +233,12 @@ func TestWebhookOptOutAddsDNCInTheSameTransaction(t *testing.T) {
 	require.Equal(t, "cancelled block dnc", scalar[string](t, e,
 		`SELECT status || ' ' || last_decision || ' ' || last_decision_rule FROM campaign_targets WHERE id = $1`, second.Target))
 	require.Equal(t, "pending", scalar[string](t, e, `SELECT status FROM campaign_targets WHERE id = $1`, foreign.Target), "another tenant's list is its own")
+	// Each campaign's only target ended: the campaigns completed, the
+	// other tenant's did not.
+	for _, o := range []outbound{ob, second} {
+		require.Equal(t, "completed", scalar[string](t, e, `SELECT status FROM campaigns WHERE id = $1`, o.Campaign))
+	}
+	require.Equal(t, "active", scalar[string](t, e, `SELECT status FROM campaigns WHERE id = $1`, foreign.Campaign))
 	require.Zero(t, scalar[int64](t, e, `SELECT count(*) FROM dnc_entries WHERE organization_id = $1`, other.OrgID))
 	require.Zero(t, scalar[int64](t, e, `SELECT count(*) FROM bookings WHERE call_id = $1`, ob.Call))
 	require.EqualValues(t, 1, scalar[int64](t, e, `SELECT count(*) FROM audit_logs WHERE organization_id = $1 AND entity = 'dnc_entry'`, tn.OrgID))

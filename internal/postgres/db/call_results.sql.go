@@ -789,11 +789,12 @@ func (q *Queries) OrganizationCreditAdd(ctx context.Context, amount int64, organ
 	return credit_balance, err
 }
 
-const targetCancelOpenByPhone = `-- name: TargetCancelOpenByPhone :execrows
+const targetCancelOpenByPhone = `-- name: TargetCancelOpenByPhone :many
 UPDATE campaign_targets SET
   status = 'cancelled', next_attempt_at = NULL, skip_reason = $1::text,
   last_decision = 'block', last_decision_rule = 'dnc', last_decision_at = $2::timestamptz, updated_at = now()
 WHERE organization_id = $3 AND phone = $4 AND status IN ('pending', 'retry')
+RETURNING campaign_id
 `
 
 type TargetCancelOpenByPhoneParams struct {
@@ -804,18 +805,30 @@ type TargetCancelOpenByPhoneParams struct {
 }
 
 // After an opt-out: the organization's other open targets for the number
-// are cancelled, with the rule that decided it.
-func (q *Queries) TargetCancelOpenByPhone(ctx context.Context, arg TargetCancelOpenByPhoneParams) (int64, error) {
-	result, err := q.db.Exec(ctx, targetCancelOpenByPhone,
+// are cancelled, with the rule that decided it. Returns their campaigns.
+func (q *Queries) TargetCancelOpenByPhone(ctx context.Context, arg TargetCancelOpenByPhoneParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, targetCancelOpenByPhone,
 		arg.Reason,
 		arg.Now,
 		arg.OrganizationID,
 		arg.Phone,
 	)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var campaign_id uuid.UUID
+		if err := rows.Scan(&campaign_id); err != nil {
+			return nil, err
+		}
+		items = append(items, campaign_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const targetMarkInCall = `-- name: TargetMarkInCall :execrows

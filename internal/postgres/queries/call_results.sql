@@ -160,13 +160,14 @@ WHERE t.organization_id = sqlc.arg(organization_id) AND t.id = sqlc.arg(target_i
   )
 RETURNING t.status, t.campaign_id;
 
--- name: TargetCancelOpenByPhone :execrows
+-- name: TargetCancelOpenByPhone :many
 -- After an opt-out: the organization's other open targets for the number
--- are cancelled, with the rule that decided it.
+-- are cancelled, with the rule that decided it. Returns their campaigns.
 UPDATE campaign_targets SET
   status = 'cancelled', next_attempt_at = NULL, skip_reason = sqlc.arg(reason)::text,
   last_decision = 'block', last_decision_rule = 'dnc', last_decision_at = sqlc.arg(now)::timestamptz, updated_at = now()
-WHERE organization_id = sqlc.arg(organization_id) AND phone = sqlc.arg(phone) AND status IN ('pending', 'retry');
+WHERE organization_id = sqlc.arg(organization_id) AND phone = sqlc.arg(phone) AND status IN ('pending', 'retry')
+RETURNING campaign_id;
 
 -- name: DNCEntryAddFromCall :many
 -- An opt-out said on a call; a number already listed keeps its entry.
