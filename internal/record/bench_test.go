@@ -71,6 +71,7 @@ func BenchmarkImportCSV(b *testing.B) {
 				b.ReportMetric(cpRate, "copy-rows/s")
 				b.ReportMetric(float64(im.MaxRSSKiB)/1024, "import-peak-MiB")
 				b.ReportMetric(float64(cp.MaxRSSKiB)/1024, "copy-peak-MiB")
+				b.ReportMetric(im.Seconds/cp.Seconds, "import/copy-time")
 				fmt.Printf("\n%d rows, %.1f MiB file\n", rows, float64(size)/(1<<20))
 				fmt.Printf("  %-32s %8.1f s %10.0f rows/s  peak RSS %6.1f MiB\n", "raw COPY into a plain table", cp.Seconds, cpRate, float64(cp.MaxRSSKiB)/1024)
 				fmt.Printf("  %-32s %8.1f s %10.0f rows/s  peak RSS %6.1f MiB\n", "CSV import (parse, check, merge)", im.Seconds, imRate, float64(im.MaxRSSKiB)/1024)

@@ -18,7 +18,10 @@ var e164Re = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 // that passed the checks.
 func checkStaged(t *testing.T, r *stagedRow) {
 	t.Helper()
-	vals := r.values(nil)
+	vals, err := r.values(nil, newIDSource())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(vals) != len(stagingColumns) {
 		t.Fatalf("%d values for %d columns", len(vals), len(stagingColumns))
 	}

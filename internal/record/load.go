@@ -1,17 +1,21 @@
 package record
 
 import (
+	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/autopulse/autopulse/internal/postgres"
 	"github.com/autopulse/autopulse/internal/postgres/db"
@@ -72,7 +76,7 @@ var emptyObject = json.RawMessage(`{}`)
 // values fills dst (reused between rows: pgx encodes a row before asking
 // for the next) with the row's values in stagingColumns order, and the ids
 // of the record, customer and vehicle the row would create.
-func (r *stagedRow) values(dst []any) []any {
+func (r *stagedRow) values(dst []any, ids *idSource) ([]any, error) {
 	opCodes := r.opCodes
 	if opCodes == nil {
 		opCodes = []string{}
@@ -81,13 +85,41 @@ func (r *stagedRow) values(dst []any) []any {
 	if len(raw) == 0 {
 		raw = emptyObject
 	}
+	var id [3]pgtype.UUID
+	for i := range id {
+		u, err := ids.next()
+		if err != nil {
+			return dst, err
+		}
+		id[i] = u
+	}
 	return append(dst[:0],
 		r.line, r.roNumber, r.serviceDate, r.closedAt, r.status, nullable(r.serviceType), opCodes, nullable(r.advisorName),
 		r.mileage, r.totalAmount, nullable(r.payType), nullable(r.dmsCustomerID), r.firstName, r.lastName, r.phone, nullable(r.email),
 		nullable(r.address), nullable(r.city), nullable(r.state), nullable(r.postalCode), nullable(r.vin), r.year,
 		nullable(r.make), nullable(r.model), nullable(r.trim), raw,
-		uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7()),
-	)
+		id[0], id[1], id[2],
+	), nil
+}
+
+// idSource makes the UUIDv7s of a load. Its randomness comes from
+// crypto/rand through a buffer: one read per 256 ids rather than one per
+// id. The ids go to COPY as pgtype.UUID, which pgx encodes directly (a
+// uuid.UUID goes through its text form, an encode error and a parse).
+type idSource struct {
+	r *bufio.Reader
+}
+
+func newIDSource() *idSource {
+	return &idSource{r: bufio.NewReaderSize(rand.Reader, 16*256)}
+}
+
+func (s *idSource) next() (pgtype.UUID, error) {
+	u, err := uuid.NewV7FromReader(s.r)
+	if err != nil {
+		return pgtype.UUID{}, fmt.Errorf("record: new id: %w", err)
+	}
+	return pgtype.UUID{Bytes: u, Valid: true}, nil
 }
 
 func nullable(s string) *string {
@@ -151,13 +183,90 @@ func (r *stagedRow) hasNUL() bool {
 // rowSource yields staged rows; io.EOF ends it.
 type rowSource func() (*stagedRow, error)
 
+// Prefetching: how many rows a batch holds, and how many batches may wait.
+const (
+	prefetchBatchRows = 128
+	prefetchBatches   = 4
+)
+
+// prefetch runs src in a goroutine of its own, a few batches ahead of its
+// reader, so that reading and checking rows (src) and encoding them for
+// COPY (pgx) use two cores: together on one they took several times the
+// COPY itself. At most prefetchBatches batches wait, so memory stays flat.
+// stop ends the goroutine and waits for it (for the src call under way, if
+// any): src, and what it writes to (the issue log), are the caller's again
+// once stop returns. A panic in src becomes its error.
+func prefetch(src rowSource) (next rowSource, stop func()) {
+	type batch struct {
+		rows []*stagedRow
+		err  error
+	}
+	fill := func() (b batch) {
+		defer func() {
+			if r := recover(); r != nil {
+				b.err = fmt.Errorf("record: reading rows: %v", r)
+			}
+		}()
+		b.rows = make([]*stagedRow, 0, prefetchBatchRows)
+		for len(b.rows) < prefetchBatchRows {
+			row, err := src()
+			if err != nil {
+				b.err = err
+				return b
+			}
+			b.rows = append(b.rows, row)
+		}
+		return b
+	}
+	ch := make(chan batch, prefetchBatches)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			b := fill()
+			select {
+			case ch <- b:
+			case <-done:
+				return
+			}
+			if b.err != nil {
+				return
+			}
+		}
+	}()
+	var cur batch
+	i := 0
+	next = func() (*stagedRow, error) {
+		for i == len(cur.rows) {
+			if cur.err != nil {
+				return nil, cur.err
+			}
+			cur, i = <-ch, 0
+		}
+		i++
+		return cur.rows[i-1], nil
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			close(done)
+			<-finished
+		})
+	}
+	return next, stop
+}
+
 // copySource adapts a rowSource to pgx's CopyFromSource.
 type copySource struct {
 	next rowSource
+	ids  *idSource
 	row  *stagedRow
 	vals []any
 	err  error
 	n    int
+	// The lowest and highest line copied, for chunking the merge.
+	firstLine, lastLine int32
 }
 
 func (c *copySource) Next() bool {
@@ -172,13 +281,20 @@ func (c *copySource) Next() bool {
 		return false
 	}
 	c.row = row
+	if c.n == 0 || row.line < c.firstLine {
+		c.firstLine = row.line
+	}
+	if c.n == 0 || row.line > c.lastLine {
+		c.lastLine = row.line
+	}
 	c.n++
 	return true
 }
 
 func (c *copySource) Values() ([]any, error) {
-	c.vals = c.row.values(c.vals)
-	return c.vals, nil
+	var err error
+	c.vals, err = c.row.values(c.vals, c.ids)
+	return c.vals, err
 }
 
 func (c *copySource) Err() error { return c.err }
@@ -188,6 +304,8 @@ type loadOptions struct {
 	Source        string // SourceCSV, SourceAPI or SourceDMS
 	IntegrationID *uuid.UUID
 	Currency      string
+	// chunkLines overrides mergeChunkLines (tests).
+	chunkLines int64
 }
 
 // loadResult is what a load did.
@@ -229,6 +347,18 @@ func (p phases) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
+// mergeChunkLines is how many lines one RecordStagingMerge takes. Every
+// statement of a load runs in the load's transaction, so chunks change
+// nothing of what a load does, only how: foreign keys are checked after
+// each statement, and a chunk's new records, with the customers and
+// vehicles they point to, are still in shared buffers by then. At a million
+// rows (tables past the default 128 MB of shared_buffers) one statement
+// read back and wrote out about a buffer per row to check them, and took
+// 60–70 s on a quiet 2-core machine (3 min on a busy one); chunks of 100,000
+// lines, sorted by customer, 45–50 s (50 s). Chunks of 50,000 to 334,000
+// lines measured the same.
+const mergeChunkLines = 100_000
+
 // load copies the rows of src into staging and merges them, inside tx.
 // The organization's record writes are locked from the merge on, until tx
 // ends. src's error (a file that cannot be read further) aborts the load.
@@ -241,8 +371,12 @@ func load(ctx context.Context, tx *postgres.Tx, org uuid.UUID, src rowSource, op
 	if err := tx.RecordStagingCreate(ctx); err != nil {
 		return res, fmt.Errorf("create staging: %w", err)
 	}
-	cs := &copySource{next: src}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"service_record_staging"}, stagingColumns, cs); err != nil {
+	next, stop := prefetch(src)
+	defer stop()
+	cs := &copySource{next: next, ids: newIDSource()}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"service_record_staging"}, stagingColumns, cs)
+	stop()
+	if err != nil {
 		if cs.err != nil {
 			return res, cs.err
 		}
@@ -263,6 +397,15 @@ func load(ctx context.Context, tx *postgres.Tx, org uuid.UUID, src rowSource, op
 	res.Duplicates = dups
 	if len(dups) > 0 {
 		res.DuplicatesTotal = int(dups[0].Total)
+	}
+	chunk := int64(mergeChunkLines)
+	if opts.chunkLines > 0 {
+		chunk = opts.chunkLines
+	}
+	if int64(cs.lastLine)-int64(cs.firstLine) >= chunk {
+		if err := tx.RecordStagingIndex(ctx); err != nil {
+			return res, fmt.Errorf("index staging: %w", err)
+		}
 	}
 	res.Phases.mark("analyze_and_dedupe")
 
@@ -293,13 +436,18 @@ func load(ctx context.Context, tx *postgres.Tx, org uuid.UUID, src rowSource, op
 	}
 	res.VehiclesCreated = int(byVIN.Created + noVIN)
 	res.Phases.mark("vehicles")
-	merged, err := tx.RecordStagingMerge(ctx, db.RecordStagingMergeParams{
-		OrganizationID: org, Currency: opts.Currency, Source: opts.Source, DmsIntegrationID: opts.IntegrationID,
-	})
-	if err != nil {
-		return res, fmt.Errorf("merge records: %w", err)
+	for first := int64(cs.firstLine); first <= int64(cs.lastLine); first += chunk {
+		last := min(first+chunk-1, int64(cs.lastLine))
+		merged, err := tx.RecordStagingMerge(ctx, db.RecordStagingMergeParams{
+			OrganizationID: org, FirstLine: int32(first), LastLine: int32(last),
+			Currency: opts.Currency, Source: opts.Source, DmsIntegrationID: opts.IntegrationID,
+		})
+		if err != nil {
+			return res, fmt.Errorf("merge records: %w", err)
+		}
+		res.Inserted += int(merged.Inserted)
+		res.Updated += int(merged.Updated)
 	}
-	res.Inserted, res.Updated = int(merged.Inserted), int(merged.Updated)
 	res.Phases.mark("records")
 	res.Unchanged = res.Staged - res.DuplicatesTotal - res.Inserted - res.Updated
 	return res, nil

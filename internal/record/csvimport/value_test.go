@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -95,4 +96,26 @@ func TestSplitOpCodes(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, []string{"LOF", "ROT", "BRK"}, splitOpCodes(" LOF; ROT|BRK,LOF ;; "))
 	require.Empty(t, splitOpCodes(";|,"))
+}
+
+// mayMatch only skips layouts that cannot parse: over ISO-shaped values,
+// every layout it rules out fails time.Parse.
+func TestMayMatchOnlySkipsFailures(t *testing.T) {
+	t.Parallel()
+	layouts := []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
+	values := []string{
+		"2024-01-02", "2024-01-02T10:00:00Z", "2024-01-02T10:00:00.123456Z", "2024-01-02T10:00:00+01:00",
+		"2024-01-02T10:00:00-05:00", "2024-01-02t10:00:00Z", "2024-01-02 10:00:00Z", "2024-01-02T10:00:00",
+		"2024-01-02T10:00:00.5", "2024-01-02 10:00:00", "2024-01-02 10:00:00.25", "2024-01-02T10:00",
+		"2024-01-02 10:00", "2024-01-02 9:04", "2024-01-02 9:04:05", "2024-01-02T9:04", "2024-01-02 10:00 Z",
+		"2024-01-02 10:00-05:00", "2024-01-02T10:00:00+0100", "2024-01-02 10", "2024-01-02 10:00:00:00",
+		"2024-01-02T", "2024-01-02  10:00",
+	}
+	for _, s := range values {
+		for _, l := range layouts {
+			if _, err := time.Parse(l, s); err == nil && !mayMatch(l, s) {
+				t.Errorf("mayMatch(%q, %q) is false, but it parses", l, s)
+			}
+		}
+	}
 }
