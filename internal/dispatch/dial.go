@@ -98,7 +98,7 @@ func (s *Service) claimTarget(ctx context.Context, job *river.Job[DialArgs]) (st
 			if err != nil {
 				return err
 			}
-			sub := subjectOfDialRow(t)
+			sub := subjectOfTarget(t)
 			f, err := s.gather(ctx, tx, now, []subject{sub}, gatherOpts{skipLive: true})
 			if err != nil {
 				return err
@@ -200,7 +200,9 @@ func (s *Service) claimUnderLock(ctx context.Context, tx *postgres.Tx, t db.Targ
 	return int(n), d, sp.Commit(ctx)
 }
 
-func subjectOfDialRow(t db.TargetGetForDialRow) subject {
+// subjectOfTarget is the subject of a campaign target, as TargetGetForDial
+// (and TargetListForDecision, whose columns are the same) read it.
+func subjectOfTarget(t db.TargetGetForDialRow) subject {
 	campaignID := t.CampaignID
 	return subject{
 		id: t.ID, campaignID: &campaignID, campaignStatus: t.CampaignStatus, phone: t.Phone,
@@ -351,7 +353,7 @@ func (s *Service) redial(ctx context.Context, job *river.Job[DialArgs], att atte
 			if t.Status != "dialing" || int(t.Attempts) != att.number {
 				return nil
 			}
-			sub = subjectOfDialRow(t)
+			sub = subjectOfTarget(t)
 			sub.attempts-- // this attempt has not happened yet
 			if sub.lastAttemptAt, err = previousAttempt(ctx, tx, att); err != nil {
 				return err

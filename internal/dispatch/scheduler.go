@@ -144,16 +144,6 @@ func groupByOrg(rows []db.DispatchDueTargetsRow) []orgTargets {
 	return out
 }
 
-func subjectOfRow(r db.TargetListForDecisionRow) subject {
-	campaignID := r.CampaignID
-	return subject{
-		id: r.ID, campaignID: &campaignID, campaignStatus: r.CampaignStatus, phone: r.Phone,
-		postalCode: deref(r.PostalCode), state: deref(r.State),
-		attempts: int(r.Attempts), maxAttempts: int(r.MaxAttempts), lastAttemptAt: r.LastAttemptAt,
-		retryGap: intervalOf(r.RetryGap), startsAt: r.StartsAt, endsAt: r.EndsAt,
-	}
-}
-
 // passOrg decides one organization's due targets in its tenant
 // transaction: every decision stored in one statement, the dial jobs of
 // the allowed ones enqueued in the same transaction.
@@ -182,7 +172,7 @@ func (s *Service) passOrg(ctx context.Context, org uuid.UUID, ids []uuid.UUID, n
 		}
 		subjects := make([]subject, len(rows))
 		for i, r := range rows {
-			subjects[i] = subjectOfRow(r)
+			subjects[i] = subjectOfTarget(db.TargetGetForDialRow(r))
 		}
 		f, err := s.gather(ctx, tx, now, subjects, gatherOpts{countLeased: true})
 		if err != nil {

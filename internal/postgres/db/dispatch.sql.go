@@ -867,7 +867,7 @@ func (q *Queries) TargetGetForExplain(ctx context.Context, organizationID uuid.U
 }
 
 const targetListForDecision = `-- name: TargetListForDecision :many
-SELECT t.id, t.campaign_id, t.customer_id, t.phone, t.status, t.attempts, t.last_attempt_at,
+SELECT t.id, t.campaign_id, t.customer_id, t.service_record_id, t.phone, t.status, t.attempts, t.last_attempt_at,
        cu.postal_code, cu.state,
        c.status AS campaign_status, c.type AS campaign_type, c.max_attempts, c.retry_gap, c.starts_at, c.ends_at
 FROM campaign_targets t
@@ -886,25 +886,27 @@ type TargetListForDecisionParams struct {
 }
 
 type TargetListForDecisionRow struct {
-	ID             uuid.UUID
-	CampaignID     uuid.UUID
-	CustomerID     uuid.UUID
-	Phone          string
-	Status         string
-	Attempts       int32
-	LastAttemptAt  *time.Time
-	PostalCode     *string
-	State          *string
-	CampaignStatus string
-	CampaignType   string
-	MaxAttempts    int32
-	RetryGap       pgtype.Interval
-	StartsAt       *time.Time
-	EndsAt         *time.Time
+	ID              uuid.UUID
+	CampaignID      uuid.UUID
+	CustomerID      uuid.UUID
+	ServiceRecordID *uuid.UUID
+	Phone           string
+	Status          string
+	Attempts        int32
+	LastAttemptAt   *time.Time
+	PostalCode      *string
+	State           *string
+	CampaignStatus  string
+	CampaignType    string
+	MaxAttempts     int32
+	RetryGap        pgtype.Interval
+	StartsAt        *time.Time
+	EndsAt          *time.Time
 }
 
 // The due targets of one pass with the facts of their customer and
 // campaign, locked; targets a dial job holds are skipped (it decides them).
+// The columns are TargetGetForDial's, so one Go function reads both rows.
 func (q *Queries) TargetListForDecision(ctx context.Context, arg TargetListForDecisionParams) ([]TargetListForDecisionRow, error) {
 	rows, err := q.db.Query(ctx, targetListForDecision, arg.OrganizationID, arg.Ids, arg.Now)
 	if err != nil {
@@ -918,6 +920,7 @@ func (q *Queries) TargetListForDecision(ctx context.Context, arg TargetListForDe
 			&i.ID,
 			&i.CampaignID,
 			&i.CustomerID,
+			&i.ServiceRecordID,
 			&i.Phone,
 			&i.Status,
 			&i.Attempts,

@@ -60,7 +60,8 @@ WHERE organization_id = sqlc.arg(organization_id)
 -- name: TargetListForDecision :many
 -- The due targets of one pass with the facts of their customer and
 -- campaign, locked; targets a dial job holds are skipped (it decides them).
-SELECT t.id, t.campaign_id, t.customer_id, t.phone, t.status, t.attempts, t.last_attempt_at,
+-- The columns are TargetGetForDial's, so one Go function reads both rows.
+SELECT t.id, t.campaign_id, t.customer_id, t.service_record_id, t.phone, t.status, t.attempts, t.last_attempt_at,
        cu.postal_code, cu.state,
        c.status AS campaign_status, c.type AS campaign_type, c.max_attempts, c.retry_gap, c.starts_at, c.ends_at
 FROM campaign_targets t
