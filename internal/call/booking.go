@@ -155,11 +155,7 @@ func (s *Service) ListBookings(ctx context.Context, org uuid.UUID, f BookingFilt
 	if err != nil {
 		return nil, "", err
 	}
-	rows, next := page.Result(pr, rows, func(r db.Booking) uuid.UUID { return r.ID })
-	out := make([]Booking, len(rows))
-	for i, r := range rows {
-		out[i] = bookingOf(r)
-	}
+	out, next := page.Map(pr, rows, func(r db.Booking) uuid.UUID { return r.ID }, bookingOf)
 	return out, next, nil
 }
 

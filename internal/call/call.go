@@ -268,11 +268,7 @@ func (s *Service) List(ctx context.Context, org uuid.UUID, f Filter, pr page.Req
 	if err != nil {
 		return nil, "", err
 	}
-	rows, next := page.Result(pr, rows, func(r db.Call) uuid.UUID { return r.ID })
-	calls := make([]Call, len(rows))
-	for i, r := range rows {
-		calls[i] = fromRow(r)
-	}
+	calls, next := page.Map(pr, rows, func(r db.Call) uuid.UUID { return r.ID }, fromRow)
 	return calls, next, nil
 }
 

@@ -165,11 +165,7 @@ func (s *Service) ListInquiries(ctx context.Context, org uuid.UUID, f InquiryFil
 	if err != nil {
 		return nil, "", err
 	}
-	rows, next := page.Result(pr, rows, func(r db.Inquiry) uuid.UUID { return r.ID })
-	out := make([]Inquiry, len(rows))
-	for i, r := range rows {
-		out[i] = inquiryOf(r)
-	}
+	out, next := page.Map(pr, rows, func(r db.Inquiry) uuid.UUID { return r.ID }, inquiryOf)
 	return out, next, nil
 }
 

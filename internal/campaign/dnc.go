@@ -148,11 +148,7 @@ func (s *Service) ListDNC(ctx context.Context, org uuid.UUID, f DNCFilter, pr pa
 	if err != nil {
 		return nil, "", err
 	}
-	rows, next := page.Result(pr, rows, func(r db.DncEntry) uuid.UUID { return r.ID })
-	out := make([]DNCEntry, len(rows))
-	for i, r := range rows {
-		out[i] = dncFromRow(r)
-	}
+	out, next := page.Map(pr, rows, func(r db.DncEntry) uuid.UUID { return r.ID }, dncFromRow)
 	return out, next, nil
 }
 

@@ -66,11 +66,7 @@ func (s *Service) ListAPIKeys(ctx context.Context, org uuid.UUID, pr page.Reques
 	if err != nil {
 		return nil, "", err
 	}
-	rows, next := page.Result(pr, rows, func(r db.APIKeyListRow) uuid.UUID { return r.ApiKey.ID })
-	keys := make([]APIKey, len(rows))
-	for i, r := range rows {
-		keys[i] = apiKeyFromRow(r.ApiKey, r.RoleKey)
-	}
+	keys, next := page.Map(pr, rows, func(r db.APIKeyListRow) uuid.UUID { return r.ApiKey.ID }, func(r db.APIKeyListRow) APIKey { return apiKeyFromRow(r.ApiKey, r.RoleKey) })
 	return keys, next, nil
 }
 

@@ -236,11 +236,7 @@ func (s *Service) ListOrganizations(ctx context.Context, status string, pr page.
 	if err != nil {
 		return nil, "", err
 	}
-	rows, next := page.Result(pr, rows, func(r db.Organization) uuid.UUID { return r.ID })
-	orgs := make([]Organization, len(rows))
-	for i, r := range rows {
-		orgs[i] = OrganizationFromRow(r)
-	}
+	orgs, next := page.Map(pr, rows, func(r db.Organization) uuid.UUID { return r.ID }, OrganizationFromRow)
 	return orgs, next, nil
 }
 

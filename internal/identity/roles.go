@@ -162,11 +162,7 @@ func (s *Service) ListRoles(ctx context.Context, org uuid.UUID, pr page.Request)
 	if err != nil {
 		return nil, "", err
 	}
-	rows, next := page.Result(pr, rows, func(r db.Role) uuid.UUID { return r.ID })
-	roles := make([]Role, len(rows))
-	for i, r := range rows {
-		roles[i] = RoleFromRow(r)
-	}
+	roles, next := page.Map(pr, rows, func(r db.Role) uuid.UUID { return r.ID }, RoleFromRow)
 	return roles, next, nil
 }
 

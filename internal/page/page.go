@@ -77,6 +77,17 @@ func Decode(raw string) (uuid.UUID, error) {
 	return c.After, nil
 }
 
+// Map is Result, with the kept rows converted by conv: the usual end of a
+// list method, from database rows to the API's items.
+func Map[T, U any](r Request, rows []T, id func(T) uuid.UUID, conv func(T) U) (items []U, next string) {
+	kept, next := Result(r, rows, id)
+	items = make([]U, len(kept))
+	for i, row := range kept {
+		items[i] = conv(row)
+	}
+	return items, next
+}
+
 // Result trims rows fetched with Request.Fetch to the limit and computes the
 // next cursor from the last kept row's id.
 func Result[T any](r Request, rows []T, id func(T) uuid.UUID) (items []T, next string) {

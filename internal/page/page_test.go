@@ -76,3 +76,18 @@ func FuzzDecode(f *testing.F) {
 		require.Equal(t, id, again)
 	})
 }
+
+func TestMap(t *testing.T) {
+	t.Parallel()
+	ids := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
+	self := func(u uuid.UUID) uuid.UUID { return u }
+	items, next := page.Map(page.Request{Limit: 2}, ids, self, uuid.UUID.String)
+	require.Equal(t, []string{ids[0].String(), ids[1].String()}, items)
+	after, err := page.Decode(next)
+	require.NoError(t, err)
+	require.Equal(t, ids[1], after)
+
+	items, next = page.Map(page.Request{Limit: 5}, ids, self, uuid.UUID.String)
+	require.Len(t, items, 3)
+	require.Empty(t, next)
+}

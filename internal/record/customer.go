@@ -97,11 +97,7 @@ func (s *Service) ListCustomers(ctx context.Context, org uuid.UUID, f CustomerFi
 	if err != nil {
 		return nil, "", err
 	}
-	rows, next := page.Result(pr, rows, func(r db.Customer) uuid.UUID { return r.ID })
-	out := make([]Customer, len(rows))
-	for i, r := range rows {
-		out[i] = customerFromRow(r)
-	}
+	out, next := page.Map(pr, rows, func(r db.Customer) uuid.UUID { return r.ID }, customerFromRow)
 	return out, next, nil
 }
 
@@ -149,11 +145,7 @@ func (s *Service) ListVehicles(ctx context.Context, org uuid.UUID, f VehicleFilt
 	if err != nil {
 		return nil, "", err
 	}
-	rows, next := page.Result(pr, rows, func(r db.Vehicle) uuid.UUID { return r.ID })
-	out := make([]Vehicle, len(rows))
-	for i, r := range rows {
-		out[i] = vehicleFromRow(r)
-	}
+	out, next := page.Map(pr, rows, func(r db.Vehicle) uuid.UUID { return r.ID }, vehicleFromRow)
 	return out, next, nil
 }
 

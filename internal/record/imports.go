@@ -252,11 +252,7 @@ func (s *Service) ListImports(ctx context.Context, org uuid.UUID, status string,
 	if err != nil {
 		return nil, "", err
 	}
-	rows, next := page.Result(pr, rows, func(r db.ServiceRecordImport) uuid.UUID { return r.ID })
-	out := make([]Import, len(rows))
-	for i, r := range rows {
-		out[i] = importFromRow(r)
-	}
+	out, next := page.Map(pr, rows, func(r db.ServiceRecordImport) uuid.UUID { return r.ID }, importFromRow)
 	return out, next, nil
 }
 

@@ -408,11 +408,9 @@ func (s *Service) List(ctx context.Context, org uuid.UUID, f Filter, pr page.Req
 	if err != nil {
 		return nil, "", err
 	}
-	rows, next := page.Result(pr, rows, func(r db.ServiceRecordListRow) uuid.UUID { return r.ServiceRecord.ID })
-	out := make([]ServiceRecord, len(rows))
-	for i, r := range rows {
-		out[i] = recordFromRow(r.ServiceRecord, summaryOf(db.ServiceRecordGetRow(r)))
-	}
+	out, next := page.Map(pr, rows, func(r db.ServiceRecordListRow) uuid.UUID { return r.ServiceRecord.ID }, func(r db.ServiceRecordListRow) ServiceRecord {
+		return recordFromRow(r.ServiceRecord, summaryOf(db.ServiceRecordGetRow(r)))
+	})
 	return out, next, nil
 }
 

@@ -105,11 +105,7 @@ func (s *Service) List(ctx context.Context, org uuid.UUID, typ string, pr page.R
 	if err != nil {
 		return nil, "", err
 	}
-	rows, next := page.Result(pr, rows, func(r db.Tag) uuid.UUID { return r.ID })
-	tags := make([]Tag, len(rows))
-	for i, r := range rows {
-		tags[i] = fromRow(r)
-	}
+	tags, next := page.Map(pr, rows, func(r db.Tag) uuid.UUID { return r.ID }, fromRow)
 	return tags, next, nil
 }
 
