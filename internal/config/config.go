@@ -9,9 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/autopulse/autopulse/internal/config/env"
 )
 
 // Environments.
@@ -112,46 +112,46 @@ func (c *Config) Embedded() bool { return c.DatabaseURL == "" }
 func Load() (*Config, error) { return load(os.Getenv) }
 
 func load(getenv func(string) string) (*Config, error) {
-	r := reader{getenv: getenv}
+	r := env.Reader{Getenv: getenv}
 	c := &Config{
-		Env:              r.str("AUTOPULSE_ENV", Development),
-		Listen:           r.str("AUTOPULSE_LISTEN", "127.0.0.1:8080"),
-		MetricsListen:    r.str("AUTOPULSE_METRICS_LISTEN", "127.0.0.1:9090"),
-		DataDir:          r.str("AUTOPULSE_DATA_DIR", ".autopulse"),
-		DatabaseURL:      r.secret("DATABASE_URL"),
-		OwnerDatabaseURL: r.secret("DATABASE_OWNER_URL"),
-		AppDBPassword:    r.secret("AUTOPULSE_APP_DB_PASSWORD"),
-		JWTSecret:        []byte(r.secret("AUTOPULSE_JWT_SECRET")),
-		JWTIssuer:        r.str("AUTOPULSE_JWT_ISSUER", "autopulse"),
-		JWTAudience:      r.str("AUTOPULSE_JWT_AUDIENCE", "autopulse-api"),
-		AccessTokenTTL:   r.duration("AUTOPULSE_ACCESS_TOKEN_TTL", 15*time.Minute),
-		RefreshTokenTTL:  r.duration("AUTOPULSE_REFRESH_TOKEN_TTL", 30*24*time.Hour),
-		DBMaxConns:       int32(r.int64("AUTOPULSE_DB_MAX_CONNS", 20)), //nolint:gosec // G115: validated below
-		ShutdownTimeout:  r.duration("AUTOPULSE_SHUTDOWN_TIMEOUT", 25*time.Second),
-		RequestTimeout:   r.duration("AUTOPULSE_REQUEST_TIMEOUT", 30*time.Second),
-		MaxBodyBytes:     r.int64("AUTOPULSE_MAX_BODY_BYTES", 1<<20),
-		ProxyHops:        int(r.int64("AUTOPULSE_PROXY_HOPS", 0)),
-		Workers:          r.boolean("AUTOPULSE_WORKERS", true),
-		JobWorkers:       int(r.int64("AUTOPULSE_JOB_WORKERS", 25)),
-		AdminEmail:       r.str("AUTOPULSE_ADMIN_EMAIL", ""),
-		AdminPassword:    r.secret("AUTOPULSE_ADMIN_PASSWORD"),
-		LogLevel:         r.str("AUTOPULSE_LOG_LEVEL", "info"),
-		LogFormat:        r.str("AUTOPULSE_LOG_FORMAT", "json"),
+		Env:              r.Str("AUTOPULSE_ENV", Development),
+		Listen:           r.Str("AUTOPULSE_LISTEN", "127.0.0.1:8080"),
+		MetricsListen:    r.Str("AUTOPULSE_METRICS_LISTEN", "127.0.0.1:9090"),
+		DataDir:          r.Str("AUTOPULSE_DATA_DIR", ".autopulse"),
+		DatabaseURL:      r.Secret("DATABASE_URL"),
+		OwnerDatabaseURL: r.Secret("DATABASE_OWNER_URL"),
+		AppDBPassword:    r.Secret("AUTOPULSE_APP_DB_PASSWORD"),
+		JWTSecret:        []byte(r.Secret("AUTOPULSE_JWT_SECRET")),
+		JWTIssuer:        r.Str("AUTOPULSE_JWT_ISSUER", "autopulse"),
+		JWTAudience:      r.Str("AUTOPULSE_JWT_AUDIENCE", "autopulse-api"),
+		AccessTokenTTL:   r.Duration("AUTOPULSE_ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTokenTTL:  r.Duration("AUTOPULSE_REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		DBMaxConns:       int32(r.Int("AUTOPULSE_DB_MAX_CONNS", 20)), //nolint:gosec // G115: validated below
+		ShutdownTimeout:  r.Duration("AUTOPULSE_SHUTDOWN_TIMEOUT", 25*time.Second),
+		RequestTimeout:   r.Duration("AUTOPULSE_REQUEST_TIMEOUT", 30*time.Second),
+		MaxBodyBytes:     r.Int("AUTOPULSE_MAX_BODY_BYTES", 1<<20),
+		ProxyHops:        int(r.Int("AUTOPULSE_PROXY_HOPS", 0)),
+		Workers:          r.Bool("AUTOPULSE_WORKERS", true),
+		JobWorkers:       int(r.Int("AUTOPULSE_JOB_WORKERS", 25)),
+		AdminEmail:       r.Str("AUTOPULSE_ADMIN_EMAIL", ""),
+		AdminPassword:    r.Secret("AUTOPULSE_ADMIN_PASSWORD"),
+		LogLevel:         r.Str("AUTOPULSE_LOG_LEVEL", "info"),
+		LogFormat:        r.Str("AUTOPULSE_LOG_FORMAT", "json"),
 
-		VapiBaseURL:       r.str("AUTOPULSE_VAPI_BASE_URL", ""),
-		VapiAPIKey:        r.secret("AUTOPULSE_VAPI_API_KEY"),
-		VapiAssistantID:   r.str("AUTOPULSE_VAPI_ASSISTANT_ID", ""),
-		VapiPhoneNumberID: r.str("AUTOPULSE_VAPI_PHONE_NUMBER_ID", ""),
-		VapiWebhookSecret: r.secret("AUTOPULSE_VAPI_WEBHOOK_SECRET"),
-		VoicesimSpeed:     r.float("AUTOPULSE_VOICESIM_SPEED", 20),
-		BlobS3Bucket:      r.str("AUTOPULSE_BLOB_S3_BUCKET", ""),
-		BlobS3Prefix:      r.str("AUTOPULSE_BLOB_S3_PREFIX", "recordings/"),
-		BlobS3Endpoint:    r.str("AUTOPULSE_BLOB_S3_ENDPOINT", ""),
-		EncryptionKey:     r.secret("AUTOPULSE_ENCRYPTION_KEY"),
+		VapiBaseURL:       r.Str("AUTOPULSE_VAPI_BASE_URL", ""),
+		VapiAPIKey:        r.Secret("AUTOPULSE_VAPI_API_KEY"),
+		VapiAssistantID:   r.Str("AUTOPULSE_VAPI_ASSISTANT_ID", ""),
+		VapiPhoneNumberID: r.Str("AUTOPULSE_VAPI_PHONE_NUMBER_ID", ""),
+		VapiWebhookSecret: r.Secret("AUTOPULSE_VAPI_WEBHOOK_SECRET"),
+		VoicesimSpeed:     r.Float("AUTOPULSE_VOICESIM_SPEED", 20),
+		BlobS3Bucket:      r.Str("AUTOPULSE_BLOB_S3_BUCKET", ""),
+		BlobS3Prefix:      r.Str("AUTOPULSE_BLOB_S3_PREFIX", "recordings/"),
+		BlobS3Endpoint:    r.Str("AUTOPULSE_BLOB_S3_ENDPOINT", ""),
+		EncryptionKey:     r.Secret("AUTOPULSE_ENCRYPTION_KEY"),
 	}
-	c.SeedDemo = r.boolean("AUTOPULSE_SEED_DEMO", c.Embedded() && c.Env == Development)
-	if len(r.errs) > 0 {
-		return nil, errors.Join(r.errs...)
+	c.SeedDemo = r.Bool("AUTOPULSE_SEED_DEMO", c.Embedded() && c.Env == Development)
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	return c, c.validate()
 }
@@ -189,6 +189,9 @@ func (c *Config) validate() error {
 	if c.RefreshTokenTTL < time.Hour {
 		errs = append(errs, fmt.Errorf("AUTOPULSE_REFRESH_TOKEN_TTL=%s: want at least 1h", c.RefreshTokenTTL))
 	}
+	if c.VoicesimSpeed <= 0 {
+		errs = append(errs, fmt.Errorf("AUTOPULSE_VOICESIM_SPEED=%v: want a positive number", c.VoicesimSpeed))
+	}
 	if c.JobWorkers < 1 || c.JobWorkers > 1000 {
 		errs = append(errs, fmt.Errorf("AUTOPULSE_JOB_WORKERS=%d: want 1-1000", c.JobWorkers))
 	}
@@ -204,82 +207,4 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("AUTOPULSE_LOG_FORMAT=%q: want json or text", c.LogFormat))
 	}
 	return errors.Join(errs...)
-}
-
-type reader struct {
-	getenv func(string) string
-	errs   []error
-}
-
-func (r *reader) str(name, def string) string {
-	if v := strings.TrimSpace(r.getenv(name)); v != "" {
-		return v
-	}
-	return def
-}
-
-// secret reads NAME or the file named by NAME_FILE.
-func (r *reader) secret(name string) string {
-	v, file := r.getenv(name), r.getenv(name+"_FILE")
-	switch {
-	case v != "" && file != "":
-		r.errs = append(r.errs, fmt.Errorf("both %s and %s_FILE are set; set one", name, name))
-		return ""
-	case file != "":
-		b, err := os.ReadFile(file) //nolint:gosec // G304: the operator names the secret file (NAME_FILE)
-		if err != nil {
-			r.errs = append(r.errs, fmt.Errorf("%s_FILE: %w", name, err))
-			return ""
-		}
-		return strings.TrimRight(string(b), "\r\n")
-	}
-	return v
-}
-
-func (r *reader) duration(name string, def time.Duration) time.Duration {
-	v := r.getenv(name)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s=%q: %w", name, v, err))
-	}
-	return d
-}
-
-func (r *reader) int64(name string, def int64) int64 {
-	v := r.getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s=%q: not an integer", name, v))
-	}
-	return n
-}
-
-func (r *reader) float(name string, def float64) float64 {
-	v := r.getenv(name)
-	if v == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f <= 0 {
-		r.errs = append(r.errs, fmt.Errorf("%s=%q: want a positive number", name, v))
-	}
-	return f
-}
-
-func (r *reader) boolean(name string, def bool) bool {
-	v := r.getenv(name)
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s=%q: want true or false", name, v))
-	}
-	return b
 }

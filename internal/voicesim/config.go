@@ -6,11 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/autopulse/autopulse/internal/config/env"
 	"github.com/autopulse/autopulse/internal/voice"
 )
 
@@ -217,121 +215,44 @@ const DefaultWebhookURL = "http://127.0.0.1:8080/api/v1/webhooks/vapi"
 // (os.Getenv in production, a map in tests). Secrets may come from
 // NAME_FILE instead of NAME. Errors name the variable.
 func FromEnv(getenv func(string) string) (Config, error) {
-	r := envReader{getenv: getenv}
+	r := env.Reader{Getenv: getenv}
 	const p = "AUTOPULSE_VOICESIM_"
 	c := Config{
-		Listen:           r.str(p+"LISTEN", ""),
-		PublicURL:        r.str(p+"PUBLIC_URL", ""),
-		APIKey:           r.secret(p + "API_KEY"),
-		PhoneNumberID:    r.str(p+"PHONE_NUMBER_ID", ""),
-		PhoneNumber:      r.str(p+"PHONE_NUMBER", ""),
-		WebhookURL:       r.str(p+"WEBHOOK_URL", DefaultWebhookURL),
-		WebhookSecret:    r.secret(p + "WEBHOOK_SECRET"),
-		SendSecretHeader: r.boolean(p+"SECRET_HEADER", false),
-		WebhookAttempts:  int(r.integer(p+"WEBHOOK_ATTEMPTS", 0)),
-		WebhookBackoff:   r.duration(p+"WEBHOOK_BACKOFF", 0),
-		Seed:             r.integer(p+"SEED", 0),
-		Speed:            r.float(p+"SPEED", 0),
+		Listen:           r.Str(p+"LISTEN", ""),
+		PublicURL:        r.Str(p+"PUBLIC_URL", ""),
+		APIKey:           r.Secret(p + "API_KEY"),
+		PhoneNumberID:    r.Str(p+"PHONE_NUMBER_ID", ""),
+		PhoneNumber:      r.Str(p+"PHONE_NUMBER", ""),
+		WebhookURL:       r.Str(p+"WEBHOOK_URL", DefaultWebhookURL),
+		WebhookSecret:    r.Secret(p + "WEBHOOK_SECRET"),
+		SendSecretHeader: r.Bool(p+"SECRET_HEADER", false),
+		WebhookAttempts:  int(r.Int(p+"WEBHOOK_ATTEMPTS", 0)),
+		WebhookBackoff:   r.Duration(p+"WEBHOOK_BACKOFF", 0),
+		Seed:             r.Int(p+"SEED", 0),
+		Speed:            r.Float(p+"SPEED", 0),
 		Rates: &Rates{
-			NoAnswer:  r.float(p+"RATE_NO_ANSWER", DefaultRates.NoAnswer),
-			Busy:      r.float(p+"RATE_BUSY", DefaultRates.Busy),
-			Voicemail: r.float(p+"RATE_VOICEMAIL", DefaultRates.Voicemail),
-			Failed:    r.float(p+"RATE_FAILED", DefaultRates.Failed),
-			Promoter:  r.float(p+"RATE_PROMOTER", DefaultRates.Promoter),
-			Passive:   r.float(p+"RATE_PASSIVE", DefaultRates.Passive),
-			Booking:   r.float(p+"RATE_BOOKING", DefaultRates.Booking),
-			OptOut:    r.float(p+"RATE_OPT_OUT", DefaultRates.OptOut),
+			NoAnswer:  r.Float(p+"RATE_NO_ANSWER", DefaultRates.NoAnswer),
+			Busy:      r.Float(p+"RATE_BUSY", DefaultRates.Busy),
+			Voicemail: r.Float(p+"RATE_VOICEMAIL", DefaultRates.Voicemail),
+			Failed:    r.Float(p+"RATE_FAILED", DefaultRates.Failed),
+			Promoter:  r.Float(p+"RATE_PROMOTER", DefaultRates.Promoter),
+			Passive:   r.Float(p+"RATE_PASSIVE", DefaultRates.Passive),
+			Booking:   r.Float(p+"RATE_BOOKING", DefaultRates.Booking),
+			OptOut:    r.Float(p+"RATE_OPT_OUT", DefaultRates.OptOut),
 		},
 		Faults: Faults{
-			DuplicateRate:  r.float(p+"DUPLICATE_RATE", 0),
-			ReorderRate:    r.float(p+"REORDER_RATE", 0),
-			DropReportRate: r.float(p+"DROP_REPORT_RATE", 0),
+			DuplicateRate:  r.Float(p+"DUPLICATE_RATE", 0),
+			ReorderRate:    r.Float(p+"REORDER_RATE", 0),
+			DropReportRate: r.Float(p+"DROP_REPORT_RATE", 0),
 		},
-		MaxCalls: int(r.integer(p+"MAX_CALLS", 0)),
+		MaxCalls: int(r.Int(p+"MAX_CALLS", 0)),
 	}
-	if len(r.errs) > 0 {
-		return Config{}, errors.Join(r.errs...)
+	if err := r.Err(); err != nil {
+		return Config{}, err
 	}
 	c.setDefaults()
 	if err := c.validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
-}
-
-type envReader struct {
-	getenv func(string) string
-	errs   []error
-}
-
-func (r *envReader) str(name, def string) string {
-	if v := strings.TrimSpace(r.getenv(name)); v != "" {
-		return v
-	}
-	return def
-}
-
-func (r *envReader) secret(name string) string {
-	v, file := r.getenv(name), r.getenv(name+"_FILE")
-	switch {
-	case v != "" && file != "":
-		r.errs = append(r.errs, fmt.Errorf("both %s and %s_FILE are set; set one", name, name))
-		return ""
-	case file != "":
-		b, err := os.ReadFile(file) //nolint:gosec // the operator names the file
-		if err != nil {
-			r.errs = append(r.errs, fmt.Errorf("%s_FILE: %w", name, err))
-			return ""
-		}
-		return strings.TrimRight(string(b), "\r\n")
-	}
-	return v
-}
-
-func (r *envReader) integer(name string, def int64) int64 {
-	v := strings.TrimSpace(r.getenv(name))
-	if v == "" {
-		return def
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s=%q: not an integer", name, v))
-	}
-	return n
-}
-
-func (r *envReader) float(name string, def float64) float64 {
-	v := strings.TrimSpace(r.getenv(name))
-	if v == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s=%q: not a number", name, v))
-	}
-	return f
-}
-
-func (r *envReader) duration(name string, def time.Duration) time.Duration {
-	v := strings.TrimSpace(r.getenv(name))
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s=%q: %w", name, v, err))
-	}
-	return d
-}
-
-func (r *envReader) boolean(name string, def bool) bool {
-	v := strings.TrimSpace(r.getenv(name))
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s=%q: want true or false", name, v))
-	}
-	return b
 }
