@@ -57,52 +57,38 @@ func (r *Reader) Secret(name string) string {
 
 // Duration returns name as a time.ParseDuration value, or def.
 func (r *Reader) Duration(name string, def time.Duration) time.Duration {
-	v := r.get(name)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		r.fail("%s=%q: %w", name, v, err)
-	}
-	return d
+	return parse(r, name, def, time.ParseDuration, "")
 }
 
 // Int returns name as a decimal integer, or def.
 func (r *Reader) Int(name string, def int64) int64 {
-	v := r.get(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		r.fail("%s=%q: not an integer", name, v)
-	}
-	return n
+	return parse(r, name, def, func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) }, "not an integer")
 }
 
 // Float returns name as a number, or def.
 func (r *Reader) Float(name string, def float64) float64 {
-	v := r.get(name)
-	if v == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		r.fail("%s=%q: not a number", name, v)
-	}
-	return f
+	return parse(r, name, def, func(v string) (float64, error) { return strconv.ParseFloat(v, 64) }, "not a number")
 }
 
 // Bool returns name as strconv.ParseBool reads it, or def.
 func (r *Reader) Bool(name string, def bool) bool {
+	return parse(r, name, def, strconv.ParseBool, "want true or false")
+}
+
+// parse reads name with conv, or def when it is blank. A value conv refuses
+// is reported as want (the parser's own error when want is empty).
+func parse[T any](r *Reader, name string, def T, conv func(string) (T, error), want string) T {
 	v := r.get(name)
 	if v == "" {
 		return def
 	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		r.fail("%s=%q: want true or false", name, v)
+	x, err := conv(v)
+	switch {
+	case err == nil:
+	case want == "":
+		r.fail("%s=%q: %w", name, v, err)
+	default:
+		r.fail("%s=%q: %s", name, v, want)
 	}
-	return b
+	return x
 }
